@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proto/types.h"
+
+namespace balloond::policy {
+
+// Where a VM stands with its last request, as the acknowledgement tracker sees it.
+enum class AckState {
+  kSettled,        // actual is within tolerance of the target
+  kConverging,     // moving toward the target fast enough
+  kStuck,          // not moving fast enough for too long; its target was retracted
+  kUncooperative,  // stuck for most of a sliding window: an operator alert
+  kNoDriver,       // never reports, or never moves
+  kStale,          // stats too old to inflate on
+  kExcluded,       // not managed (configured, or unsafe to balloon)
+};
+
+std::string_view toString(AckState state);
+
+// A VM's resolved bounds for this tick, in KiB.
+struct VmLimits {
+  int64_t floor_kib = 0;
+  int64_t ceiling_kib = 0;  // at most the VM's max
+  bool excluded = false;
+};
+
+// What a policy is told about one VM.
+struct VmView {
+  const VmSample* sample = nullptr;
+  VmLimits limits;
+  int64_t target_kib = 0;  // the target in force (last pushed, or actual if none yet)
+  AckState ack = AckState::kSettled;
+  bool stats_fresh = true;  // guest stats are recent enough to shrink on
+};
+
+}  // namespace balloond::policy

@@ -1,0 +1,127 @@
+#include "policy/guards.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/policy/test_views.h"
+
+namespace balloond::policy {
+namespace {
+
+using testing::InputBuilder;
+using testing::mib;
+
+Guards defaultGuards() {
+  return Guards{.inflate_step_kib = mibToKib(128),
+                .deflate_step_kib = mibToKib(1024),
+                .min_change_kib = mibToKib(8),
+                .need_margin_kib = mibToKib(64),
+                .grow_holdoff_s = 30,
+                .host_reserve_kib = mibToKib(1024)};
+}
+
+Decision guardOne(InputBuilder& b, double proposed_mib, const PolicyState& state = {}) {
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {{input.vms[0].sample->name, mibToKib(proposed_mib), "p"}},
+                         defaultGuards(), state);
+  EXPECT_EQ(out.size(), 1U);
+  return out.empty() ? Decision{} : out[0];
+}
+
+struct GuardCase {
+  const char* what;
+  double actual, available, floor, proposed;
+  double want;
+  const char* want_reason;
+};
+
+TEST(GuardsTest, ShapesOneVm) {
+  // A 2048 MiB VM on a host with plenty of room.
+  const GuardCase cases[] = {
+      {"inside every bound", 2048, 1000, 256, 1990, 1990, "p"},
+      {"shrinks at most one step", 2048, 1500, 256, 1024, 1920, "p/inflate-step"},
+      {"grows at most one step", 512, 10, 256, 2048, 1536, "p/deflate-step"},
+      {"never below the floor", 600, 550, 512, 490, 512, "p/floor"},
+      {"never below what the guest uses", 1000, 100, 256, 880, 964, "p/floor"},
+      {"never above the ceiling (max)", 2000, 10, 256, 2100, 2048, "p/ceiling"},
+      {"a small change is not pushed", 2000, 1000, 256, 1995, 2000, "p"},
+  };
+  for (const auto& c : cases) {
+    InputBuilder b;
+    b.host(65536, 32768).vm("vm", 2048, c.actual, c.available, c.floor);
+    const Decision d = guardOne(b, c.proposed);
+    EXPECT_NEAR(mib(d.target_kib), c.want, 0.01) << c.what;
+    EXPECT_EQ(d.reason, c.want_reason) << c.what;
+  }
+}
+
+TEST(GuardsTest, NoShrinkingOnStaleStats) {
+  InputBuilder b;
+  b.host(65536, 32768).vm("vm", 2048, 2048, 1500).stale();
+  const Decision d = guardOne(b, 1900);
+  EXPECT_EQ(mib(d.target_kib), 2048);
+  EXPECT_EQ(d.reason, "p/stale-stats");
+}
+
+TEST(GuardsTest, GrowingOnStaleStatsIsAllowed) {
+  InputBuilder b;
+  b.host(65536, 32768).vm("vm", 2048, 1024, 10).stale();
+  EXPECT_EQ(mib(guardOne(b, 1500).target_kib), 1500);
+}
+
+TEST(GuardsTest, NoShrinkingRightAfterAGrow) {
+  PolicyState state;
+  state.vms["vm"].last_grow_s = 90;
+  InputBuilder b;
+  b.now(100).host(65536, 32768).vm("vm", 2048, 2048, 1500);
+  const Decision held = guardOne(b, 1990, state);
+  EXPECT_EQ(mib(held.target_kib), 2048);
+  EXPECT_EQ(held.reason, "p/grow-holdoff");
+  b.now(121);
+  EXPECT_EQ(mib(guardOne(b, 1990, state).target_kib), 1990);
+}
+
+TEST(GuardsTest, GrowthComesOutOfTheHostReserveMostPressuredFirst) {
+  // 1024 MiB reserve, 1536 available: 512 MiB to hand out. "tight" (5% available) comes first.
+  InputBuilder b;
+  b.host(8192, 1536)
+      .vm("relaxed", 2048, 1024, 300)  // wants +400
+      .vm("tight", 2048, 1024, 50);    // wants +400
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {{"relaxed", mibToKib(1424), "p"}, {"tight", mibToKib(1424), "p"}},
+                         defaultGuards(), {});
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(out[0].vm, "relaxed");
+  EXPECT_EQ(mib(out[0].target_kib), 1136);
+  EXPECT_EQ(out[0].reason, "p/host-reserve");
+  EXPECT_EQ(mib(out[1].target_kib), 1424);
+  EXPECT_EQ(out[1].reason, "p");
+}
+
+TEST(GuardsTest, TheFloorWinsOverTheHostReserve) {
+  InputBuilder b;
+  b.host(8192, 0).vm("vm", 2048, 300, 10, 512);
+  EXPECT_EQ(mib(guardOne(b, 600).target_kib), 512);
+}
+
+TEST(GuardsTest, ExcludedVmsGetNoDecision) {
+  InputBuilder b;
+  b.host(8192, 4096).vm("a", 2048, 2048, 1500).excluded().vm("b", 2048, 2048, 1500);
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {{"a", mibToKib(1000), "p"}, {"b", mibToKib(2000), "p"}},
+                         defaultGuards(), {});
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].vm, "b");
+}
+
+TEST(GuardsTest, AVmWithoutADecisionKeepsItsTargetWithinBounds) {
+  InputBuilder b;
+  b.host(8192, 4096).vm("vm", 2048, 400, 10, 512, 400);
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {}, defaultGuards(), {});
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(mib(out[0].target_kib), 512);
+  EXPECT_EQ(out[0].reason, "kept/floor");
+}
+
+}  // namespace
+}  // namespace balloond::policy

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <deque>
+#include <string>
+
+#include "policy/policy.h"
+
+namespace balloond::policy::testing {
+
+// Builds PolicyInputs for table-driven policy and guard tests. Sizes in MiB.
+class InputBuilder {
+ public:
+  InputBuilder& host(double total_mib, double available_mib) {
+    input_.host.total_kib = mibToKib(total_mib);
+    input_.host.available_kib = mibToKib(available_mib);
+    return *this;
+  }
+  InputBuilder& now(double s) {
+    input_.now_s = s;
+    return *this;
+  }
+  // A VM with fresh stats; target defaults to actual.
+  InputBuilder& vm(const std::string& name, double max_mib, double actual_mib,
+                   std::optional<double> available_mib, double floor_mib = 0,
+                   std::optional<double> target_mib = std::nullopt) {
+    VmSample s;
+    s.name = name;
+    s.max_kib = mibToKib(max_mib);
+    s.actual_kib = mibToKib(actual_mib);
+    if (available_mib) {
+      s.guest.available_kib = mibToKib(*available_mib);
+    }
+    s.guest.last_update_s = input_.now_s;
+    samples_.push_back(s);
+    VmView v;
+    v.limits = VmLimits{mibToKib(floor_mib), s.max_kib, false};
+    v.target_kib = mibToKib(target_mib.value_or(actual_mib));
+    views_.push_back(v);
+    return *this;
+  }
+  InputBuilder& stale() {
+    views_.back().stats_fresh = false;
+    views_.back().ack = AckState::kStale;
+    return *this;
+  }
+  InputBuilder& ceiling(double mib) {
+    views_.back().limits.ceiling_kib = mibToKib(mib);
+    return *this;
+  }
+  InputBuilder& excluded() {
+    views_.back().limits.excluded = true;
+    return *this;
+  }
+  // The input, with views pointing into this builder's samples: keep the builder alive.
+  const PolicyInput& build() {
+    input_.vms.clear();
+    for (size_t i = 0; i < samples_.size(); ++i) {
+      views_[i].sample = &samples_[i];
+      input_.vms.push_back(views_[i]);
+    }
+    return input_;
+  }
+
+ private:
+  PolicyInput input_;
+  std::deque<VmSample> samples_;
+  std::deque<VmView> views_;
+};
+
+inline double mib(int64_t kib) {
+  return kibToMib(kib);
+}
+
+}  // namespace balloond::policy::testing
