@@ -1,0 +1,128 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace balloond::config {
+
+// One phase of a simulated workload's anonymous working set. Sizes in MiB, times in seconds.
+struct PhaseSpec {
+  enum class Kind { kConstant, kRamp, kSpike, kPeriodic };
+  Kind kind = Kind::kConstant;
+  double duration_s = 0;  // 0 = forever (only the last phase may say so)
+  double mib = 0;         // constant: the level; spike: the base level
+  double from_mib = 0;    // ramp
+  double to_mib = 0;      // ramp
+  double peak_mib = 0;    // spike: the level during the spike
+  double at_s = 0;        // spike: when it starts, from the phase start
+  double length_s = 0;    // spike: how long it lasts
+  double low_mib = 0;     // periodic
+  double high_mib = 0;    // periodic
+  double period_s = 0;    // periodic: one full low->high->low cycle
+
+  friend bool operator==(const PhaseSpec&, const PhaseSpec&) = default;
+};
+
+// A simulated guest workload: kernel, anonymous working set over time, and page cache.
+struct WorkloadSpec {
+  double kernel_mib = 96;  // the guest kernel's own, never reclaimable
+  double cache_mib = 256;  // file working set: page cache it would like to hold
+  bool repeat = false;     // start over after the last phase
+  double restart_s = 10;   // after an OOM kill, the workload restarts after this long
+  std::vector<PhaseSpec> phases;
+
+  friend bool operator==(const WorkloadSpec&, const WorkloadSpec&) = default;
+};
+
+// A simulated balloon driver. `model` picks a behaviour; the parameters it does not use are
+// ignored.
+struct DriverSpec {
+  std::string model = "ideal";       // ideal | slow | stuck | intermittent | hidden-floor |
+                                     // hidden-ceiling | no-driver | stale-stats | lying
+  double rate_mib_s = 512;           // inflate rate with free memory to take
+  double deflate_rate_mib_s = 1536;  // deflate rate
+  double pressure_rate_mib_s = 8;    // inflate rate when the guest must reclaim or swap
+  double stats_period_s = 1;         // how often the guest reports stats; 0 = never
+
+  friend bool operator==(const DriverSpec&, const DriverSpec&) = default;
+};
+
+// One VM on the simulated host.
+struct SimVmSpec {
+  std::string name;
+  double max_mib = 0;
+  std::optional<double> actual_mib;  // start size; default max_mib
+  double swap_mib = 0;               // guest swap space; 0 = no swap: OOM instead
+  double start_s = 0;                // when it starts (0 = at the beginning)
+  std::optional<double> stop_s;      // when it stops, if ever
+  WorkloadSpec workload;
+  DriverSpec driver;
+
+  friend bool operator==(const SimVmSpec&, const SimVmSpec&) = default;
+};
+
+// The simulated host: total memory, what the host itself uses, and the VMs on it.
+struct SimHostSpec {
+  double total_mib = 0;
+  double overhead_mib = 512;        // host OS and daemons
+  double per_vm_overhead_mib = 32;  // QEMU process overhead per running VM
+  std::vector<SimVmSpec> vms;
+
+  friend bool operator==(const SimHostSpec&, const SimHostSpec&) = default;
+};
+
+// Which hypervisor connection the daemon uses.
+struct ChannelSpec {
+  std::string type = "sim";  // sim (libvirt and qmp come later)
+  SimHostSpec sim;
+
+  friend bool operator==(const ChannelSpec&, const ChannelSpec&) = default;
+};
+
+// The chosen policy and its named numeric parameters (validated against the policy's own list).
+struct PolicySpec {
+  std::string name = "margin";
+  std::map<std::string, double> params;
+
+  friend bool operator==(const PolicySpec&, const PolicySpec&) = default;
+};
+
+// Limits applied after every policy, in one place.
+struct GuardSpec {
+  double inflate_step_mib = 128;   // most a VM shrinks in one tick
+  double deflate_step_mib = 1024;  // most a VM grows in one tick
+  double min_change_mib = 8;       // smaller changes are not pushed (hysteresis)
+  double need_margin_mib = 64;     // never shrink below guest used + this
+  double grow_holdoff_s = 30;      // no shrinking a VM this long after it was grown
+  double host_reserve_mib = 1024;  // growth never takes host available below this
+
+  friend bool operator==(const GuardSpec&, const GuardSpec&) = default;
+};
+
+// Per-VM settings, by exact name or glob; later entries override earlier ones.
+struct VmOverrideSpec {
+  std::string match;
+  std::optional<double> floor_mib;
+  std::optional<double> ceiling_mib;
+  std::optional<bool> excluded;
+
+  friend bool operator==(const VmOverrideSpec&, const VmOverrideSpec&) = default;
+};
+
+// The whole configuration file as plain values.
+struct Config {
+  std::string source;  // the file it came from, for messages
+  double tick_s = 1;
+  double default_floor_mib = 256;  // floor for VMs no override names
+  ChannelSpec channel;
+  PolicySpec policy;
+  GuardSpec guards;
+  std::vector<VmOverrideSpec> vms;
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+}  // namespace balloond::config

@@ -1,0 +1,528 @@
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "policy/registry.h"
+
+namespace balloond::config {
+namespace {
+
+using policy::ParamValues;
+using policy::Policy;
+using policy::PolicyEntry;
+
+// A policy of our own, so these tests do not depend on which built-ins are linked.
+BALLOOND_REGISTER_POLICY(test_policy,
+                         (PolicyEntry{
+                             "test-fake",
+                             "a policy for config tests",
+                             {{"gain", 0.5, 0, 1, "a fraction"}, {"limit", 10, 0, 100, "a count"}},
+                             [](const ParamValues&) { return std::unique_ptr<Policy>(); }}));
+
+// The smallest valid config: 6 lines.
+const std::string kBase = R"(policy: {name: test-fake}
+channel:
+  sim:
+    total_mib: 4096
+    vms:
+      - {name: a, max_mib: 1024}
+)";
+
+// A config up to its list of VMs: 5 lines, so the first VM is on line 6.
+const std::string kHead = R"(policy: {name: test-fake}
+channel:
+  sim:
+    total_mib: 4096
+    vms:
+)";
+
+// Parses `yaml` as demo.yaml: the error message, or "ok".
+std::string errorOf(const std::string& yaml) {
+  auto config = parseConfig(yaml, "demo.yaml");
+  return config.ok() ? "ok" : config.error().message;
+}
+
+TEST(LoaderTest, MinimalConfigGetsDefaults) {
+  auto config = parseConfig(kBase, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->source, "demo.yaml");
+  EXPECT_EQ(config->tick_s, 1);
+  EXPECT_EQ(config->default_floor_mib, 256);
+  EXPECT_EQ(config->channel.type, "sim");
+  EXPECT_EQ(config->channel.sim.total_mib, 4096);
+  EXPECT_EQ(config->channel.sim.overhead_mib, 512);
+  ASSERT_EQ(config->channel.sim.vms.size(), 1u);
+  const SimVmSpec& vm = config->channel.sim.vms[0];
+  EXPECT_EQ(vm.name, "a");
+  EXPECT_EQ(vm.max_mib, 1024);
+  EXPECT_FALSE(vm.actual_mib.has_value());
+  EXPECT_FALSE(vm.stop_s.has_value());
+  EXPECT_EQ(vm.workload.kernel_mib, 96);
+  EXPECT_TRUE(vm.workload.phases.empty());
+  EXPECT_EQ(vm.driver.model, "ideal");
+  EXPECT_EQ(config->policy.name, "test-fake");
+  EXPECT_TRUE(config->policy.params.empty());
+  EXPECT_EQ(config->guards.host_reserve_mib, 1024);
+  EXPECT_TRUE(config->vms.empty());
+}
+
+TEST(LoaderTest, ReadsEveryKey) {
+  auto config = parseConfig(R"(
+tick_s: 0.5
+default_floor_mib: 300
+channel:
+  type: sim
+  sim:
+    total_mib: 16384
+    overhead_mib: 400
+    per_vm_overhead_mib: 40
+    vms:
+      - name: web1
+        max_mib: 2048
+        actual_mib: 1536
+        swap_mib: 256
+        start_s: 5
+        stop_s: 120
+        workload:
+          kernel_mib: 100
+          cache_mib: 200
+          repeat: true
+          restart_s: 15
+          phases:
+            - {kind: constant, mib: 400, duration_s: 30}
+            - {kind: ramp, from_mib: 400, to_mib: 1200, duration_s: 60}
+            - {kind: spike, mib: 300, peak_mib: 900, at_s: 10, length_s: 5, duration_s: 40}
+            - {kind: periodic, low_mib: 200, high_mib: 800, period_s: 60, duration_s: 0}
+        driver:
+          model: hidden-floor
+          rate_mib_s: 100
+          deflate_rate_mib_s: 200
+          pressure_rate_mib_s: 4
+          stats_period_s: 2
+policy:
+  name: test-fake
+  params: {gain: 0.25, limit: 3}
+guards:
+  inflate_step_mib: 64
+  deflate_step_mib: 512
+  min_change_mib: 4
+  need_margin_mib: 32
+  grow_holdoff_s: 20
+  host_reserve_mib: 2048
+vms:
+  - match: "web*"
+    floor_mib: 512
+    ceiling_mib: 4096
+    excluded: false
+  - match: web1
+    excluded: true
+)",
+                            "full.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->tick_s, 0.5);
+  EXPECT_EQ(config->default_floor_mib, 300);
+  const SimHostSpec& sim = config->channel.sim;
+  EXPECT_EQ(sim.total_mib, 16384);
+  EXPECT_EQ(sim.overhead_mib, 400);
+  EXPECT_EQ(sim.per_vm_overhead_mib, 40);
+  ASSERT_EQ(sim.vms.size(), 1u);
+  const SimVmSpec& vm = sim.vms[0];
+  EXPECT_EQ(vm.name, "web1");
+  EXPECT_EQ(vm.max_mib, 2048);
+  EXPECT_EQ(vm.actual_mib, 1536);
+  EXPECT_EQ(vm.swap_mib, 256);
+  EXPECT_EQ(vm.start_s, 5);
+  EXPECT_EQ(vm.stop_s, 120);
+  EXPECT_EQ(vm.workload.kernel_mib, 100);
+  EXPECT_EQ(vm.workload.cache_mib, 200);
+  EXPECT_TRUE(vm.workload.repeat);
+  EXPECT_EQ(vm.workload.restart_s, 15);
+
+  const auto& phases = vm.workload.phases;
+  ASSERT_EQ(phases.size(), 4u);
+  EXPECT_EQ(phases[0].kind, PhaseSpec::Kind::kConstant);
+  EXPECT_EQ(phases[0].mib, 400);
+  EXPECT_EQ(phases[0].duration_s, 30);
+  EXPECT_EQ(phases[1].kind, PhaseSpec::Kind::kRamp);
+  EXPECT_EQ(phases[1].from_mib, 400);
+  EXPECT_EQ(phases[1].to_mib, 1200);
+  EXPECT_EQ(phases[2].kind, PhaseSpec::Kind::kSpike);
+  EXPECT_EQ(phases[2].mib, 300);
+  EXPECT_EQ(phases[2].peak_mib, 900);
+  EXPECT_EQ(phases[2].at_s, 10);
+  EXPECT_EQ(phases[2].length_s, 5);
+  EXPECT_EQ(phases[2].duration_s, 40);
+  EXPECT_EQ(phases[3].kind, PhaseSpec::Kind::kPeriodic);
+  EXPECT_EQ(phases[3].low_mib, 200);
+  EXPECT_EQ(phases[3].high_mib, 800);
+  EXPECT_EQ(phases[3].period_s, 60);
+  EXPECT_EQ(phases[3].duration_s, 0);
+
+  EXPECT_EQ(vm.driver.model, "hidden-floor");
+  EXPECT_EQ(vm.driver.rate_mib_s, 100);
+  EXPECT_EQ(vm.driver.deflate_rate_mib_s, 200);
+  EXPECT_EQ(vm.driver.pressure_rate_mib_s, 4);
+  EXPECT_EQ(vm.driver.stats_period_s, 2);
+
+  EXPECT_EQ(config->policy.name, "test-fake");
+  EXPECT_EQ(config->policy.params, (std::map<std::string, double>{{"gain", 0.25}, {"limit", 3}}));
+
+  const GuardSpec& guards = config->guards;
+  EXPECT_EQ(guards.inflate_step_mib, 64);
+  EXPECT_EQ(guards.deflate_step_mib, 512);
+  EXPECT_EQ(guards.min_change_mib, 4);
+  EXPECT_EQ(guards.need_margin_mib, 32);
+  EXPECT_EQ(guards.grow_holdoff_s, 20);
+  EXPECT_EQ(guards.host_reserve_mib, 2048);
+
+  ASSERT_EQ(config->vms.size(), 2u);
+  EXPECT_EQ(config->vms[0].match, "web*");
+  EXPECT_EQ(config->vms[0].floor_mib, 512);
+  EXPECT_EQ(config->vms[0].ceiling_mib, 4096);
+  EXPECT_EQ(config->vms[0].excluded, false);
+  EXPECT_EQ(config->vms[1].match, "web1");
+  EXPECT_FALSE(config->vms[1].floor_mib.has_value());
+  EXPECT_EQ(config->vms[1].excluded, true);
+}
+
+TEST(LoaderTest, NumbersInOtherSpellings) {
+  auto config = parseConfig("tick_s: 5e-1\ndefault_floor_mib: \"128\"\n" + kBase, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->tick_s, 0.5);
+  EXPECT_EQ(config->default_floor_mib, 128);
+}
+
+TEST(LoaderTest, UnknownKey) {
+  EXPECT_EQ(errorOf("tick_s: 1\ndefault_floor_mib: 256\npolicy:\n  nmae: test-fake\n" +
+                    kBase.substr(kBase.find('\n') + 1)),
+            "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
+  EXPECT_EQ(errorOf("tick: 1\n" + kBase),
+            "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
+            "guards, vms)");
+}
+
+TEST(LoaderTest, WrongType) {
+  EXPECT_EQ(errorOf("# demo\ntick_s: fast\n" + kBase),
+            "demo.yaml:2:9: tick_s: expected a number, got 'fast'");
+  EXPECT_EQ(errorOf("tick_s: [1]\n" + kBase),
+            "demo.yaml:1:9: tick_s: expected a number, got a list");
+  EXPECT_EQ(errorOf("tick_s: inf\n" + kBase),
+            "demo.yaml:1:9: tick_s: expected a number, got 'inf'");
+  EXPECT_EQ(errorOf("guards: 5\n" + kBase), "demo.yaml:1:9: guards: expected a map, got '5'");
+  EXPECT_EQ(errorOf(kBase + "vms: {match: a}\n"), "demo.yaml:7:6: vms: expected a list, got a map");
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: a\n    excluded: maybe\n"),
+            "demo.yaml:9:15: vms[0].excluded: expected true or false, got 'maybe'");
+}
+
+TEST(LoaderTest, EmptyValueIsReportedAtItsKey) {
+  EXPECT_EQ(errorOf("tick_s:\n" + kBase), "demo.yaml:1:1: tick_s: expected a number, got nothing");
+  // An empty map or list is just empty.
+  EXPECT_EQ(errorOf("guards:\nvms:\n" + kBase), "ok");
+}
+
+TEST(LoaderTest, OutOfRange) {
+  EXPECT_EQ(errorOf("# demo\ntick_s: 100\n" + kBase),
+            "demo.yaml:2:9: tick_s: must be between 0.05 and 60, got 100");
+  EXPECT_EQ(errorOf("default_floor_mib: -1\n" + kBase),
+            "demo.yaml:1:20: default_floor_mib: must be between 0 and 16777216, got -1");
+  EXPECT_EQ(errorOf("guards: {inflate_step_mib: 0}\n" + kBase),
+            "demo.yaml:1:28: guards.inflate_step_mib: must be above 0 and at most 16777216, got 0");
+}
+
+TEST(LoaderTest, MissingRequiredKey) {
+  EXPECT_EQ(errorOf(R"(# demo
+policy: {name: test-fake}
+channel:
+  sim:
+    total_mib: 4096
+    vms:
+    - name: web1
+      actual_mib: 512
+)"),
+            "demo.yaml:7:7: channel.sim.vms[0]: missing required key 'max_mib'");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  sim:\n    vms:\n      - {name: a, "
+                    "max_mib: 1}\n"),
+            "demo.yaml:4:5: channel.sim: missing required key 'total_mib'");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: sim\n"),
+            "demo.yaml:3:3: channel: missing required key 'sim'");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\n"),
+            "demo.yaml:1:1: missing required key 'channel'");
+  EXPECT_EQ(errorOf(""), "demo.yaml:1:1: missing required key 'channel'");
+}
+
+TEST(LoaderTest, RootMustBeAMap) {
+  EXPECT_EQ(errorOf("- a\n"), "demo.yaml:1:1: expected a map, got a list");
+}
+
+TEST(LoaderTest, DuplicateKey) {
+  EXPECT_EQ(errorOf("# demo\ntick_s: 1\ntick_s: 2\n" + kBase),
+            "demo.yaml:3:1: tick_s: duplicate key");
+}
+
+TEST(LoaderTest, SyntaxError) {
+  EXPECT_EQ(errorOf("# demo\ntick_s: 1\na: b: c\n"),
+            std::string("demo.yaml:3:5: syntax error: ") + YAML::ErrorMsg::MAP_VALUE);
+  // yaml-cpp finds an unclosed list at the end of the input.
+  EXPECT_EQ(errorOf("tick_s: [1, 2\n"),
+            std::string("demo.yaml:2:1: syntax error: ") + YAML::ErrorMsg::END_OF_SEQ_FLOW);
+}
+
+TEST(LoaderTest, FirstErrorInDocumentOrderWins) {
+  EXPECT_EQ(errorOf("tick_s: fast\nguards: {bogus: 1}\n" + kBase),
+            "demo.yaml:1:9: tick_s: expected a number, got 'fast'");
+  EXPECT_EQ(errorOf("guards: {bogus: 1}\ntick_s: fast\n" + kBase),
+            "demo.yaml:1:10: guards.bogus: unknown key (known: inflate_step_mib, deflate_step_mib, "
+            "min_change_mib, need_margin_mib, grow_holdoff_s, host_reserve_mib)");
+}
+
+TEST(LoaderTest, ChannelType) {
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: libvirt\n"),
+            "demo.yaml:3:9: channel.type: unknown channel type 'libvirt' (known: sim)");
+}
+
+TEST(LoaderTest, SimVmList) {
+  const std::string head = "policy: {name: test-fake}\nchannel:\n  sim:\n    total_mib: 4096\n";
+  EXPECT_EQ(errorOf(head + "    vms: []\n"),
+            "demo.yaml:5:10: channel.sim.vms: must list at least one VM");
+  EXPECT_EQ(errorOf(head + "    vms:\n"),
+            "demo.yaml:5:5: channel.sim.vms: must list at least one VM");
+  EXPECT_EQ(errorOf(head + "    vms:\n      -\n"),
+            "demo.yaml:6:7: channel.sim.vms[0]: missing required key 'name'");
+}
+
+TEST(LoaderTest, VmNames) {
+  EXPECT_EQ(errorOf(kHead + "      - {name: a, max_mib: 1024}\n      - {name: a, max_mib: 1024}\n"),
+            "demo.yaml:7:16: channel.sim.vms[1].name: duplicate VM name 'a'");
+  EXPECT_EQ(errorOf(kHead + "      - name: \"web 1\"\n        max_mib: 1024\n"),
+            "demo.yaml:6:15: channel.sim.vms[0].name: must be letters, digits, '_', '.' or '-', "
+            "got 'web 1'");
+  EXPECT_EQ(errorOf(kHead + "      - name: \"\"\n        max_mib: 1024\n"),
+            "demo.yaml:6:15: channel.sim.vms[0].name: must be letters, digits, '_', '.' or '-', "
+            "got ''");
+  EXPECT_EQ(errorOf(kHead + "      - {name: web-1.a_b, max_mib: 1024}\n"), "ok");
+}
+
+TEST(LoaderTest, VmChecksBetweenKeys) {
+  EXPECT_EQ(
+      errorOf(kHead + R"(      - name: a
+        max_mib: 1024
+        actual_mib: 2048
+)"),
+      "demo.yaml:8:21: channel.sim.vms[0].actual_mib: must be at most max_mib (1024), got 2048");
+  EXPECT_EQ(errorOf(kHead + R"(      - name: a
+        max_mib: 1024
+        start_s: 20
+        stop_s: 10
+)"),
+            "demo.yaml:9:17: channel.sim.vms[0].stop_s: must be above start_s (20), got 10");
+}
+
+TEST(LoaderTest, DriverModel) {
+  EXPECT_EQ(errorOf(kHead + R"(      - name: a
+        max_mib: 1024
+        driver:
+          model: turbo
+)"),
+            "demo.yaml:9:18: channel.sim.vms[0].driver.model: unknown driver model 'turbo' "
+            "(known: ideal, slow, stuck, intermittent, hidden-floor, hidden-ceiling, no-driver, "
+            "stale-stats, lying)");
+}
+
+// A VM named a whose workload has the given phases (indented 12 spaces); the first is on line 10.
+std::string withPhases(const std::string& phases) {
+  return kHead + "      - name: a\n        max_mib: 1024\n        workload:\n          phases:\n" +
+         phases;
+}
+
+TEST(LoaderTest, PhaseKind) {
+  EXPECT_EQ(errorOf(withPhases("            - mib: 100\n")),
+            "demo.yaml:10:15: channel.sim.vms[0].workload.phases[0]: missing required key 'kind'");
+  EXPECT_EQ(errorOf(withPhases("            - kind: burst\n")),
+            "demo.yaml:10:21: channel.sim.vms[0].workload.phases[0].kind: unknown phase kind "
+            "'burst' (known: constant, ramp, spike, periodic)");
+  EXPECT_EQ(errorOf(withPhases("            - 5\n")),
+            "demo.yaml:10:15: channel.sim.vms[0].workload.phases[0]: expected a map, got '5'");
+}
+
+TEST(LoaderTest, PhaseAcceptsOnlyItsOwnKeys) {
+  EXPECT_EQ(errorOf(withPhases(R"(            - kind: constant
+              mib: 100
+              peak_mib: 200
+)")),
+            "demo.yaml:12:15: channel.sim.vms[0].workload.phases[0].peak_mib: unknown key for a "
+            "constant phase (known: kind, duration_s, mib)");
+  // `kind` may come after the other keys.
+  EXPECT_EQ(errorOf(withPhases("            - {from_mib: 1, to_mib: 2, kind: ramp}\n")), "ok");
+  EXPECT_EQ(errorOf(withPhases("            - {kind: ramp, from_mib: 1}\n")),
+            "demo.yaml:10:15: channel.sim.vms[0].workload.phases[0]: missing required key "
+            "'to_mib'");
+}
+
+TEST(LoaderTest, OnlyTheLastPhaseLastsForever) {
+  EXPECT_EQ(errorOf(withPhases(R"(            - kind: constant
+              mib: 100
+            - kind: constant
+              mib: 200
+)")),
+            "demo.yaml:10:15: channel.sim.vms[0].workload.phases[0].duration_s: only the last "
+            "phase may last forever (0 or unset)");
+  EXPECT_EQ(errorOf(withPhases(R"(            - kind: constant
+              mib: 100
+              duration_s: 0
+            - kind: constant
+              mib: 200
+)")),
+            "demo.yaml:12:27: channel.sim.vms[0].workload.phases[0].duration_s: only the last "
+            "phase may last forever (0 or unset)");
+}
+
+TEST(LoaderTest, PeriodicPhase) {
+  EXPECT_EQ(errorOf(withPhases(R"(            - kind: periodic
+              low_mib: 800
+              high_mib: 200
+              period_s: 60
+)")),
+            "demo.yaml:12:25: channel.sim.vms[0].workload.phases[0].high_mib: must be at least "
+            "low_mib (800), got 200");
+  EXPECT_EQ(errorOf(withPhases(R"(            - kind: periodic
+              low_mib: 200
+              high_mib: 800
+              period_s: 0
+)")),
+            "demo.yaml:13:25: channel.sim.vms[0].workload.phases[0].period_s: must be above 0 and "
+            "at most 31536000, got 0");
+}
+
+TEST(LoaderTest, SpikeMustEndWithinItsPhase) {
+  const std::string spike = R"(            - kind: spike
+              mib: 100
+              peak_mib: 500
+              at_s: 8
+              length_s: 5
+)";
+  EXPECT_EQ(errorOf(withPhases(spike + "              duration_s: 10\n")),
+            "demo.yaml:14:25: channel.sim.vms[0].workload.phases[0].length_s: at_s + length_s "
+            "must be at most duration_s (10), got 13");
+  EXPECT_EQ(errorOf(withPhases(spike + "              duration_s: 13\n")), "ok");
+  EXPECT_EQ(errorOf(withPhases(spike)), "ok");  // a phase that lasts forever
+}
+
+TEST(LoaderTest, Overrides) {
+  EXPECT_EQ(errorOf(kBase + R"(vms:
+  - match: "web*"
+    floor_mib: 512
+    ceiling_mib: 256
+)"),
+            "demo.yaml:10:18: vms[0].ceiling_mib: must be at least floor_mib (512), got 256");
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: \"\"\n"),
+            "demo.yaml:8:12: vms[0].match: must not be empty");
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - floor_mib: 512\n"),
+            "demo.yaml:8:5: vms[0]: missing required key 'match'");
+}
+
+TEST(LoaderTest, PolicyProblemsComeFromTheRegistry) {
+  const std::string channel = R"(channel:
+  sim:
+    total_mib: 4096
+    vms:
+      - {name: a, max_mib: 1024}
+tick_s: 1
+guards:
+  min_change_mib: 8
+)";
+  auto unknown = policy::Registry::instance().resolveParams("foo", {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(errorOf(channel + "policy:\n  name: foo\n"),
+            "demo.yaml:10:3: policy: " + unknown.error().message);
+  EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: {gain: 2}\n"),
+            "demo.yaml:10:3: policy: parameter 'gain' of policy 'test-fake' must be between 0 "
+            "and 1, got 2");
+  EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: {gian: 0.1}\n"),
+            "demo.yaml:10:3: policy: unknown parameter 'gian' for policy 'test-fake' (known: "
+            "gain, limit)");
+  EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params:\n    gain: high\n"),
+            "demo.yaml:12:11: policy.params.gain: expected a number, got 'high'");
+  EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: 0.5\n"),
+            "demo.yaml:11:11: policy.params: expected a map, got '0.5'");
+}
+
+TEST(LoaderTest, NeverThrows) {
+  const std::string inputs[] = {
+      "{",           "[",          "\t",         "\xff\xfe\x00", "*unknown_alias",
+      "&a [*a, *a]", "!!binary x", "? [a]\n: 1", "---\n---\n",   std::string(5000, '[')};
+  for (const auto& text : inputs) {
+    EXPECT_NO_THROW({
+      auto config = parseConfig(text, "bad.yaml");
+      EXPECT_FALSE(config.ok()) << text;
+    });
+  }
+}
+
+TEST(LoaderTest, LoadFileReportsUnreadableFiles) {
+  const std::string missing = ::testing::TempDir() + "/no-such-balloond.yaml";
+  auto config = loadConfigFile(missing);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message, missing + ": cannot read: " + std::strerror(ENOENT));
+
+  auto dir = loadConfigFile(::testing::TempDir());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.error().message, ::testing::TempDir() + ": cannot read: " + std::strerror(EISDIR));
+}
+
+TEST(LoaderTest, LoadFileNamesTheFileInMessages) {
+  const std::string path = ::testing::TempDir() + "/loader_test.yaml";
+  std::ofstream(path) << kBase;
+  auto config = loadConfigFile(path);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->source, path);
+
+  std::ofstream(path) << "tick_s: 0\n" << kBase;
+  auto bad = loadConfigFile(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, path + ":1:9: tick_s: must be between 0.05 and 60, got 0");
+}
+
+// The example configs use the margin policy, which the real test binary links.
+TEST(LoaderTest, ReferenceConfigLoads) {
+  auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/balloond.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->policy.name, "margin");
+  EXPECT_EQ(config->channel.sim.vms.at(0).workload.phases.size(), 4u);
+}
+
+TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
+  auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const SimHostSpec& sim = config->channel.sim;
+  ASSERT_EQ(sim.vms.size(), 8u);
+  double sum_max = 0;
+  double sum_actual = 0;
+  int late = 0;
+  int stopping = 0;
+  int with_swap = 0;
+  for (const auto& vm : sim.vms) {
+    sum_max += vm.max_mib;
+    sum_actual += vm.start_s > 0 ? 0 : vm.actual_mib.value_or(vm.max_mib);
+    late += vm.start_s > 0 ? 1 : 0;
+    stopping += vm.stop_s ? 1 : 0;
+    with_swap += vm.swap_mib > 0 ? 1 : 0;
+  }
+  EXPECT_GT(sum_max, sim.total_mib);  // overcommitted
+  // The VMs there at the start fit, but leave the host under its reserve: balloond must reclaim.
+  const double host_use = sim.overhead_mib + sim.per_vm_overhead_mib * (8 - late);
+  EXPECT_LE(sum_actual + host_use, sim.total_mib);
+  EXPECT_GT(sum_actual + host_use + config->guards.host_reserve_mib, sim.total_mib);
+  EXPECT_EQ(late, 1);
+  EXPECT_EQ(stopping, 1);
+  EXPECT_GE(with_swap, 2);
+  EXPECT_EQ(config->policy.name, "margin");
+}
+
+}  // namespace
+}  // namespace balloond::config
