@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "proto/result.h"
+#include "proto/types.h"
+
+namespace balloond {
+
+// The seam to a hypervisor: list VMs with their balloon stats, and push targets.
+// Implementations: the simulated host (sim), libvirt, QMP. The controller calls read() once per
+// tick and push() for each changed target.
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  virtual std::string name() const = 0;
+  // Every running VM with its balloon stats and the host's memory, stamped with the channel's time.
+  virtual Result<Snapshot> read() = 0;
+  // Asks the guest to move its balloon so it has `target_kib`. A request, not a result.
+  virtual Status push(const std::string& vm, int64_t target_kib) = 0;
+};
+
+}  // namespace balloond
