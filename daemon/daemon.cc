@@ -1,0 +1,186 @@
+#include "daemon/daemon.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "config/loader.h"
+#include "daemon/sim_channel.h"
+#include "daemon/vm_table.h"
+
+namespace balloond {
+
+namespace {
+
+double secondsBetween(std::chrono::steady_clock::time_point a,
+                      std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+Daemon::Daemon(config::Config config, DaemonOptions options)
+    : timer_(io_),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      config_(std::move(config)),
+      options_(std::move(options)) {}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {
+  if (config.channel.type != "sim") {
+    return Error{"channel '" + config.channel.type + "' is not available in this build"};
+  }
+  auto policy = makePolicy(config.policy);
+  if (!policy) {
+    return Error{config.source + ": policy: " + policy.error().message};
+  }
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
+  d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
+  d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
+                                                settingsFromConfig(d->config_));
+  return d;
+}
+
+int Daemon::run() {
+  started_ = last_advance_ = std::chrono::steady_clock::now();
+  spdlog::info("daemon-start channel={} policy={} tick_s={} clock={}", channel_->name(),
+               config_.policy.name, config_.tick_s, options_.virtual_clock ? "virtual" : "real");
+  waitForSignals();
+  onTick();
+  io_.run();
+  printSummary();
+  spdlog::info("daemon-stop ticks={} pushes={}", ticks_, pushes_);
+  return 0;
+}
+
+void Daemon::waitForSignals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) {
+      return;
+    }
+    if (signo == SIGHUP) {
+      reload();
+      waitForSignals();
+      return;
+    }
+    stop(signo == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+}
+
+void Daemon::scheduleTick() {
+  if (stopping_) {
+    return;
+  }
+  if (options_.virtual_clock) {
+    boost::asio::post(io_, [this] { onTick(); });
+    return;
+  }
+  timer_.expires_at(
+      started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(config_.tick_s * static_cast<double>(ticks_))));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) {
+      onTick();
+    }
+  });
+}
+
+void Daemon::onTick() {
+  if (stopping_) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
+                                       : secondsBetween(last_advance_, now));
+  last_advance_ = now;
+  const TickReport report = controller_->tick();
+  ++ticks_;
+  pushes_ += static_cast<int64_t>(report.changes.size());
+  if (!first_host_available_kib_ && !report.error) {
+    first_host_available_kib_ = controller_->lastSnapshot().host.available_kib;
+    for (const auto& vm : controller_->status()) {
+      first_balloons_kib_ += vm.max_kib - vm.actual_kib;
+    }
+  }
+  if (options_.view) {
+    if (isatty(STDOUT_FILENO) != 0) {
+      std::fputs("\033[H\033[2J", stdout);  // a terminal: redraw in place
+    }
+    std::fputs(renderVmTable(controller_->lastSnapshot(), controller_->status()).c_str(), stdout);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+  }
+  const double elapsed = options_.virtual_clock ? sim_->now() : secondsBetween(started_, now);
+  if (options_.duration_s && elapsed + 1e-9 >= *options_.duration_s) {
+    stop("duration");
+    return;
+  }
+  scheduleTick();
+}
+
+void Daemon::reload() {
+  spdlog::info("config-reload path={}", options_.config_path);
+  auto config = config::loadConfigFile(options_.config_path);
+  if (!config) {
+    spdlog::error("config-reload-failed error=\"{}\" keeping=old", config.error().message);
+    return;
+  }
+  auto policy = makePolicy(config->policy);
+  if (!policy) {
+    spdlog::error("config-reload-failed error=\"{}: policy: {}\" keeping=old", config->source,
+                  policy.error().message);
+    return;
+  }
+  if (config->channel != config_.channel || config->tick_s != config_.tick_s) {
+    spdlog::warn("config-reload-partial changes to channel and tick_s take effect on restart");
+    config->channel = config_.channel;
+    config->tick_s = config_.tick_s;
+  }
+  controller_->reconfigure(std::move(*policy), settingsFromConfig(*config));
+  config_ = std::move(*config);
+  spdlog::info("config-reloaded policy={}", config_.policy.name);
+}
+
+void Daemon::stop(const char* why) {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  spdlog::info("daemon-stopping reason={}", why);
+  timer_.cancel();
+  signals_.cancel();
+  io_.stop();
+}
+
+void Daemon::printSummary() const {
+  if (!options_.view) {
+    return;
+  }
+  const Snapshot& snap = controller_->lastSnapshot();
+  int64_t balloons_kib = 0;
+  for (const auto& vm : controller_->status()) {
+    balloons_kib += vm.max_kib - vm.actual_kib;
+  }
+  const int64_t first = first_host_available_kib_.value_or(snap.host.available_kib);
+  std::string out = fmt::format(
+      "summary: {:.0f} s, {} ticks, {} targets pushed\n"
+      "  reclaimed: balloons hold {} MiB ({} MiB at the first tick)\n"
+      "  host available: {} MiB at the first tick, {} MiB now\n"
+      "  OOM kills: {}; swapped out: {:.0f} MiB\n",
+      sim_->now(), ticks_, pushes_, balloons_kib / kKibPerMib, first_balloons_kib_ / kKibPerMib,
+      first / kKibPerMib, snap.host.available_kib / kKibPerMib, sim_->totalOomKills(),
+      sim_->totalSwappedOutMib());
+  for (const auto& name : sim_->names()) {
+    const auto& c = sim_->guest(name)->counters;
+    if (c.oom_kills > 0 || c.swapped_out_mib > 0) {
+      out += fmt::format("    {}: OOM kills {}, swapped out {:.0f} MiB\n", name, c.oom_kills,
+                         c.swapped_out_mib);
+    }
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+}  // namespace balloond

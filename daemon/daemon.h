@@ -1,0 +1,64 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/spec.h"
+#include "daemon/channel.h"
+#include "daemon/controller.h"
+#include "daemon/sim_host.h"
+#include "proto/result.h"
+
+namespace balloond {
+
+// How main() wants the daemon to run.
+struct DaemonOptions {
+  std::string config_path;           // re-read on SIGHUP
+  bool view = false;                 // print the per-VM table every tick
+  std::optional<double> duration_s;  // stop after this long (virtual seconds on a virtual clock)
+  bool virtual_clock = false;        // sim only: run ticks back to back, as fast as possible
+};
+
+// The running daemon: one io_context that carries the tick timer and the signals. SIGINT and
+// SIGTERM stop it; SIGHUP reloads the config (build, check, swap; keep the old one on failure).
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
+
+  // Runs until stopped; returns the process exit code.
+  int run();
+
+ private:
+  Daemon(config::Config config, DaemonOptions options);
+
+  void waitForSignals();
+  void scheduleTick();
+  void onTick();
+  void reload();
+  void stop(const char* why);
+  void printSummary() const;
+
+  boost::asio::io_context io_;
+  boost::asio::steady_timer timer_;
+  boost::asio::signal_set signals_;
+  config::Config config_;
+  DaemonOptions options_;
+  std::unique_ptr<sim::SimHost> sim_;
+  std::unique_ptr<Channel> channel_;
+  std::unique_ptr<Controller> controller_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_advance_;
+  int64_t ticks_ = 0;
+  int64_t pushes_ = 0;
+  std::optional<int64_t> first_host_available_kib_;
+  int64_t first_balloons_kib_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace balloond

@@ -1,0 +1,169 @@
+// balloond: decides every tick how much memory each VM should have, and pushes it to the guests'
+// balloon drivers. This file only parses flags and hands over to Daemon.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/loader.h"
+#include "daemon/daemon.h"
+#include "policy/registry.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;  // bad flags, missing or invalid config
+constexpr const char* kDefaultConfig = "/etc/balloond/balloond.yaml";
+
+// One command-line flag, for parsing and for --help.
+struct Flag {
+  const char* name;
+  const char* arg;  // nullptr: takes no value
+  const char* help;
+};
+
+constexpr Flag kFlags[] = {
+    {"--config", "PATH", "configuration file (default /etc/balloond/balloond.yaml)"},
+    {"--view", nullptr, "print the per-VM table every tick, and a summary on exit"},
+    {"--duration", "SECONDS",
+     "stop after this many seconds (virtual seconds with --virtual-clock)"},
+    {"--virtual-clock", nullptr,
+     "simulated host only: run ticks back to back, faster than real time"},
+    {"--check-config", nullptr, "validate the configuration, print the result and exit"},
+    {"--list-policies", nullptr, "list the built-in policies and their parameters, then exit"},
+    {"--log-level", "LEVEL", "trace, debug, info (default), warn, error or off"},
+    {"--version", nullptr, "print the version and exit"},
+    {"--help", nullptr, "print this help and exit"},
+};
+
+void printHelp() {
+  std::printf(
+      "usage: balloond [FLAGS]\n\n"
+      "Host-side memory balloon controller: reads every VM's balloon statistics each tick,\n"
+      "decides a target size per VM with the configured policy and guards, and pushes it.\n\n"
+      "flags:\n");
+  for (const Flag& f : kFlags) {
+    std::string left = std::string(f.name) + (f.arg != nullptr ? std::string(" ") + f.arg : "");
+    std::printf("  %-24s %s\n", left.c_str(), f.help);
+  }
+  std::printf(
+      "\nsignals: SIGINT and SIGTERM stop cleanly; SIGHUP reloads the configuration (a bad\n"
+      "file is reported and the running configuration is kept).\n"
+      "exit status: 0 success, 1 runtime failure, 2 bad flags or configuration.\n");
+}
+
+void printPolicies() {
+  const auto& registry = balloond::policy::Registry::instance();
+  for (const auto& name : registry.names()) {
+    const auto* entry = registry.find(name);
+    std::printf("%s: %s\n", name.c_str(), entry->summary.c_str());
+    for (const auto& p : entry->params) {
+      std::printf("  %-20s default %-8g range %g..%g  %s\n", p.name.c_str(), p.default_value, p.min,
+                  p.max, p.help.c_str());
+    }
+  }
+}
+
+struct Args {
+  std::string config = kDefaultConfig;
+  balloond::DaemonOptions options;
+  bool check_config = false;
+  std::string log_level = "info";
+};
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "balloond: %s (see --help)\n", message.c_str());
+  return kExitUsage;
+}
+
+// Parses argv; returns an exit code when the program should stop right away.
+std::optional<int> parseArgs(const std::vector<std::string_view>& argv, Args& args) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argv.size()) {
+        return std::nullopt;
+      }
+      return std::string(argv[++i]);
+    };
+    if (a == "--help" || a == "-h") {
+      printHelp();
+      return kExitOk;
+    }
+    if (a == "--version") {
+      std::printf("balloond %s\n", BALLOOND_VERSION);
+      return kExitOk;
+    }
+    if (a == "--list-policies") {
+      printPolicies();
+      return kExitOk;
+    }
+    if (a == "--view") {
+      args.options.view = true;
+    } else if (a == "--virtual-clock") {
+      args.options.virtual_clock = true;
+    } else if (a == "--check-config") {
+      args.check_config = true;
+    } else if (a == "--config" || a == "-c" || a == "--log-level" || a == "--duration") {
+      auto v = value();
+      if (!v) {
+        return usageError(std::string(a) + " needs a value");
+      }
+      if (a == "--duration") {
+        char* end = nullptr;
+        const double d = std::strtod(v->c_str(), &end);
+        if (end == v->c_str() || *end != '\0' || !(d > 0)) {
+          return usageError("--duration: expected a positive number of seconds, got '" + *v + "'");
+        }
+        args.options.duration_s = d;
+      } else if (a == "--log-level") {
+        args.log_level = *v;
+      } else {
+        args.config = *v;
+      }
+    } else {
+      return usageError("unknown flag '" + std::string(a) + "'");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (auto code = parseArgs(std::vector<std::string_view>(argv + 1, argv + argc), args)) {
+    return *code;
+  }
+  auto level = spdlog::level::from_str(args.log_level);
+  if (level == spdlog::level::off && args.log_level != "off") {
+    return usageError("--log-level: unknown level '" + args.log_level + "'");
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("balloond"));
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  auto config = balloond::config::loadConfigFile(args.config);
+  if (!config) {
+    std::fprintf(stderr, "balloond: %s\n", config.error().message.c_str());
+    return kExitUsage;
+  }
+  if (args.check_config) {
+    std::printf("%s: ok\n", args.config.c_str());
+    return kExitOk;
+  }
+  args.options.config_path = args.config;
+  auto daemon = balloond::Daemon::create(std::move(*config), args.options);
+  if (!daemon) {
+    std::fprintf(stderr, "balloond: %s\n", daemon.error().message.c_str());
+    return kExitUsage;
+  }
+  return (*daemon)->run() == 0 ? kExitOk : kExitFailure;
+}

@@ -1,0 +1,163 @@
+#include "daemon/controller.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include "tests/daemon/fake_channel.h"
+
+namespace balloond {
+namespace {
+
+using testing::FakeChannel;
+
+config::Config baseConfig() {
+  config::Config c;
+  c.policy.name = "margin";
+  c.default_floor_mib = 256;
+  c.guards.inflate_step_mib = 128;
+  c.guards.host_reserve_mib = 1024;
+  return c;
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    channel.snapshot.time_s = 10;
+    channel.snapshot.host = {
+        .total_kib = mibToKib(16384), .available_kib = mibToKib(8192), .psi_some_avg10 = {}};
+  }
+  Controller make(const config::Config& c = baseConfig()) {
+    auto policy = makePolicy(c.policy);
+    EXPECT_TRUE(policy.ok());
+    return Controller(channel, std::move(*policy), settingsFromConfig(c));
+  }
+  const VmStatus& status(const Controller& c, const std::string& name) {
+    for (const auto& s : c.status()) {
+      if (s.name == name) {
+        return s;
+      }
+    }
+    ADD_FAILURE() << "no status for " << name;
+    return c.status().front();
+  }
+  FakeChannel channel;
+};
+
+TEST_F(ControllerTest, PushesOnlyWhatChangedAndSaysWhy) {
+  channel.addVm("idle", 2048, 2048, 1800);
+  channel.addVm("busy", 2048, 2048, 400);  // within the margin band
+  Controller c = make();
+  const TickReport r = c.tick();
+  ASSERT_EQ(r.changes.size(), 1U);
+  EXPECT_EQ(r.changes[0].vm, "idle");
+  EXPECT_EQ(r.changes[0].to_kib, mibToKib(1920));
+  EXPECT_EQ(r.changes[0].reason, "available-above-margin/inflate-step");
+  EXPECT_EQ(channel.pushes.size(), 1U);
+  EXPECT_EQ(status(c, "idle").state, policy::AckState::kConverging);
+  EXPECT_EQ(status(c, "idle").reason, "available-above-margin/inflate-step");
+  EXPECT_EQ(status(c, "busy").reason, "initial");
+
+  // The guest has not moved yet: the same target is not pushed again.
+  channel.snapshot.time_s = 11;
+  for (auto& vm : channel.snapshot.vms) {
+    vm.guest.last_update_s = 11;
+  }
+  channel.snapshot.vms[0].actual_kib = mibToKib(1920);
+  channel.snapshot.vms[0].guest.available_kib = mibToKib(1672);
+  const TickReport r2 = c.tick();
+  ASSERT_EQ(r2.changes.size(), 1U);
+  EXPECT_EQ(r2.changes[0].to_kib, mibToKib(1792));
+  EXPECT_EQ(status(c, "idle").state, policy::AckState::kConverging);
+}
+
+TEST_F(ControllerTest, AChannelErrorSkipsTheTick) {
+  channel.addVm("idle", 2048, 2048, 1800);
+  channel.fail_read = true;
+  Controller c = make();
+  const TickReport r = c.tick();
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(*r.error, "fake: cannot read");
+  EXPECT_TRUE(channel.pushes.empty());
+}
+
+TEST_F(ControllerTest, AFailedPushDoesNotStopTheOthers) {
+  channel.addVm("a", 2048, 2048, 1800);
+  channel.addVm("b", 2048, 2048, 1800);
+  channel.fail_push_for = "a";
+  Controller c = make();
+  const TickReport r = c.tick();
+  EXPECT_EQ(r.push_failures, 1);
+  ASSERT_EQ(channel.pushes.size(), 1U);
+  EXPECT_EQ(channel.pushes[0].first, "b");
+  // The failed VM keeps its old target and is tried again next tick.
+  EXPECT_EQ(status(c, "a").target_kib, mibToKib(2048));
+  channel.fail_push_for.clear();
+  c.tick();
+  EXPECT_EQ(channel.pushes.back().first, "a");
+}
+
+TEST_F(ControllerTest, OverridesByGlobSetFloorsCeilingsAndExclusions) {
+  channel.addVm("db1", 4096, 4096, 3900);
+  channel.addVm("web1", 2048, 2048, 1900);
+  channel.addVm("web2", 2048, 2048, 1900);
+  config::Config cfg = baseConfig();
+  cfg.guards.inflate_step_mib = 8192;
+  cfg.vms = {{.match = "web*", .floor_mib = 1500, .ceiling_mib = {}, .excluded = {}},
+             {.match = "web2", .floor_mib = {}, .ceiling_mib = {}, .excluded = true},
+             {.match = "db?", .floor_mib = 1024, .ceiling_mib = 3072, .excluded = {}}};
+  Controller c = make(cfg);
+  c.tick();
+  EXPECT_EQ(status(c, "web1").floor_kib, mibToKib(1500));
+  EXPECT_EQ(status(c, "web1").target_kib, mibToKib(1500));
+  EXPECT_EQ(status(c, "web2").state, policy::AckState::kExcluded);
+  EXPECT_EQ(status(c, "web2").target_kib, mibToKib(2048));
+  EXPECT_EQ(status(c, "db1").ceiling_kib, mibToKib(3072));
+  EXPECT_EQ(status(c, "db1").target_kib, mibToKib(1024));
+  for (const auto& [vm, kib] : channel.pushes) {
+    EXPECT_NE(vm, "web2");
+  }
+}
+
+TEST_F(ControllerTest, StaleStatsAreShownAndNeverShrunkOn) {
+  channel.addVm("frozen", 2048, 2048, 1800).guest.last_update_s = 2;  // 8 s old, period 1 s
+  Controller c = make();
+  const TickReport r = c.tick();
+  EXPECT_TRUE(r.changes.empty());
+  EXPECT_EQ(status(c, "frozen").state, policy::AckState::kStale);
+}
+
+TEST_F(ControllerTest, VmsComeAndGo) {
+  channel.addVm("a", 2048, 2048, 1800);
+  Controller c = make();
+  c.tick();
+  channel.snapshot.vms.clear();
+  channel.addVm("b", 2048, 2048, 1800);
+  c.tick();
+  ASSERT_EQ(c.status().size(), 1U);
+  EXPECT_EQ(c.status()[0].name, "b");
+  // "a" comes back with no memory of its old target.
+  channel.addVm("a", 2048, 1000, 100);
+  c.tick();
+  EXPECT_NEAR(kibToMib(status(c, "a").target_kib), 1000 + (0.2 * 2048 - 100), 0.01);
+}
+
+TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
+  channel.addVm("idle", 2048, 2048, 1800);
+  Controller c = make();
+  c.tick();
+  config::Config cfg = baseConfig();
+  cfg.default_floor_mib = 1990;
+  auto policy = makePolicy(cfg.policy);
+  ASSERT_TRUE(policy.ok());
+  c.reconfigure(std::move(*policy), settingsFromConfig(cfg));
+  channel.snapshot.time_s = 11;
+  channel.snapshot.vms[0].guest.last_update_s = 11;
+  const TickReport r = c.tick();
+  ASSERT_EQ(r.changes.size(), 1U);
+  EXPECT_EQ(r.changes[0].from_kib, mibToKib(1920));  // remembered across the swap
+  EXPECT_EQ(r.changes[0].to_kib, mibToKib(1990));
+}
+
+}  // namespace
+}  // namespace balloond
