@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -66,7 +67,29 @@ constexpr Range kRanges[] = {
     {"host_reserve_mib", 0, kMaxMib},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
+    {"idle_timeout_s", 0, 86400, true},
 };
+
+constexpr std::size_t kMaxSocketPath = 108;  // sizeof(sockaddr_un::sun_path)
+
+// "ADDRESS:PORT" with an IPv4 address or a bracketed IPv6 one ("[::1]:9712").
+bool validListen(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = s.substr(0, colon);
+  const std::string port = s.substr(colon + 1);
+  int p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 ||
+      p > 65535) {
+    return false;
+  }
+  unsigned char buf[sizeof(in6_addr)];
+  if (host.front() == '[' && host.back() == ']') {
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
+  }
+  return inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
 
 const std::vector<std::string_view> kChannelTypes = {"sim"};
 const std::vector<std::string_view> kPhaseKinds = {"constant", "ramp", "spike", "periodic"};
@@ -151,6 +174,8 @@ class Reader {
                         return vmOverride(item, c.vms.emplace_back());
                       });
                     }},
+                   {"control", [&](const Val& x) { return control(x, c.control); }},
+                   {"metrics", [&](const Val& x) { return metrics(x, c.metrics); }},
                }) &&
            (have_policy || checkPolicy(at(v, "policy"), c.policy));
   }
@@ -334,6 +359,31 @@ class Reader {
            (!o.floor_mib || !o.ceiling_mib || *o.floor_mib <= *o.ceiling_mib ||
             fail(at(v, "ceiling_mib"), "must be at least floor_mib (" + fmt(*o.floor_mib) +
                                            "), got " + fmt(*o.ceiling_mib)));
+  }
+
+  bool control(const Val& v, ControlSpec& c) {
+    auto socket = [&](const Val& x) {
+      return str(x, c.socket) &&
+             ((!c.socket.empty() && c.socket.size() < kMaxSocketPath) ||
+              fail(x, "must be a path of 1 to " + std::to_string(kMaxSocketPath - 1) +
+                          " characters"));
+    };
+    return map(v, {
+                      {"socket", socket},
+                      {"group", [&](const Val& x) { return str(x, c.group); }},
+                      {"admin_group", [&](const Val& x) { return str(x, c.admin_group); }},
+                      num("idle_timeout_s", c.idle_timeout_s),
+                  });
+  }
+
+  bool metrics(const Val& v, MetricsSpec& m) {
+    auto listen = [&](const Val& x) {
+      return str(x, m.listen) && (validListen(m.listen) ||
+                                  fail(x, "expected ADDRESS:PORT with an IP address and a port "
+                                          "1-65535, e.g. 127.0.0.1:9712, got '" +
+                                              m.listen + "'"));
+    };
+    return map(v, {{"listen", listen}});
   }
 
   // --- Generic readers.

@@ -112,6 +112,23 @@ struct VmOverrideSpec {
   friend bool operator==(const VmOverrideSpec&, const VmOverrideSpec&) = default;
 };
 
+// The control socket (balloonctl's way in).
+struct ControlSpec {
+  std::string socket = "/run/balloond/control.sock";
+  std::string group;           // the socket's group (mode 0660): read-only commands; empty = root's
+  std::string admin_group;     // may also run mutating commands; empty = root only
+  double idle_timeout_s = 30;  // a connection with no complete request this long is closed
+
+  friend bool operator==(const ControlSpec&, const ControlSpec&) = default;
+};
+
+// The Prometheus metrics listener: off unless `listen` is set.
+struct MetricsSpec {
+  std::string listen;  // "ADDRESS:PORT", e.g. "127.0.0.1:9712"; empty = off
+
+  friend bool operator==(const MetricsSpec&, const MetricsSpec&) = default;
+};
+
 // The whole configuration file as plain values.
 struct Config {
   std::string source;  // the file it came from, for messages
@@ -121,6 +138,8 @@ struct Config {
   PolicySpec policy;
   GuardSpec guards;
   std::vector<VmOverrideSpec> vms;
+  ControlSpec control;
+  MetricsSpec metrics;
 
   friend bool operator==(const Config&, const Config&) = default;
 };

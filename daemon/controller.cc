@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "daemon/runtime_override.h"
 #include "policy/registry.h"
 
 namespace balloond {
@@ -60,6 +61,9 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
   }
   limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
   limits.floor_kib = std::clamp<int64_t>(limits.floor_kib, 0, limits.ceiling_kib);
+  if (auto it = runtime_overrides_.find(vm.name); it != runtime_overrides_.end()) {
+    limits = applyRuntimeOverride(limits, it->second, vm.max_kib);
+  }
   return limits;
 }
 
@@ -142,7 +146,9 @@ TickReport Controller::tick() {
 
   const auto proposed = policy_->decide(input, policy_state_);
   const auto guarded = policy::applyGuards(input, proposed, settings_.guards, policy_state_);
-  pushChanges(guarded, snapshot_.time_s, report);
+  if (!paused_) {
+    pushChanges(guarded, snapshot_.time_s, report);
+  }
   rebuildStatus(input);
   return report;
 }
@@ -172,7 +178,48 @@ void Controller::pushChanges(const std::vector<policy::Decision>& decisions, dou
     record.pushed = true;
     record.reason = d.reason;
     record.last_change_s = now_s;
+    record.history.push_back({now_s, report.changes.back().from_kib, d.target_kib, d.reason});
+    if (record.history.size() > kDecisionHistory) {
+      record.history.pop_front();
+    }
   }
+}
+
+void Controller::setRuntimeOverride(const std::string& vm, const control::VmOverride& o) {
+  if (o.empty()) {
+    runtime_overrides_.erase(vm);
+    spdlog::info("override-cleared vm={}", vm);
+    return;
+  }
+  runtime_overrides_[vm] = o;
+  spdlog::info("override-set vm={} {}", vm, control::toJson(o).dump());
+}
+
+const std::deque<control::DecisionEntry>* Controller::decisions(const std::string& vm) const {
+  auto it = records_.find(vm);
+  return it == records_.end() ? nullptr : &it->second.history;
+}
+
+int Controller::restoreAll() {
+  std::vector<policy::Decision> decisions;
+  for (const auto& vm : snapshot_.vms) {
+    auto it = records_.find(vm.name);
+    const bool managed = it != records_.end() && it->second.state != policy::AckState::kExcluded &&
+                         it->second.state != policy::AckState::kNoDriver;
+    if (managed && it->second.target_kib != vm.max_kib) {
+      decisions.push_back({vm.name, vm.max_kib, "operator-restore"});
+    }
+  }
+  TickReport report;
+  pushChanges(decisions, snapshot_.time_s, report);
+  for (auto& s : status_) {
+    if (auto it = records_.find(s.name); it != records_.end()) {
+      s.target_kib = it->second.target_kib;
+      s.reason = it->second.reason;
+      s.last_change_s = it->second.last_change_s;
+    }
+  }
+  return static_cast<int>(report.changes.size());
 }
 
 void Controller::rebuildStatus(const policy::PolicyInput& input) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "daemon/channel.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
+#include "proto/control.h"
 #include "proto/result.h"
 
 namespace balloond {
@@ -71,6 +73,22 @@ class Controller {
   const Snapshot& lastSnapshot() const { return snapshot_; }
   const ControlSettings& settings() const { return settings_; }
 
+  // How many pushed targets each VM's decision history keeps.
+  static constexpr std::size_t kDecisionHistory = 16;
+  // Operator overrides from the control socket, applied on top of the config's and kept (by VM
+  // name, across reloads and restarts of the VM) until cleared with an empty override.
+  void setRuntimeOverride(const std::string& vm, const control::VmOverride& o);
+  const std::map<std::string, control::VmOverride>& runtimeOverrides() const {
+    return runtime_overrides_;
+  }
+  // The last targets pushed to a VM, oldest first; nullptr for an unknown VM.
+  const std::deque<control::DecisionEntry>* decisions(const std::string& vm) const;
+  // Paused: ticks still read and report, but no target is pushed.
+  void setPaused(bool paused) { paused_ = paused; }
+  bool paused() const { return paused_; }
+  // Gives every managed VM its max back now (reason operator-restore); returns how many moved.
+  int restoreAll();
+
  private:
   // What the controller remembers about one VM between ticks.
   struct VmRecord {
@@ -79,6 +97,7 @@ class Controller {
     std::string reason = "initial";
     double last_change_s = 0;
     policy::AckState state = policy::AckState::kSettled;
+    std::deque<control::DecisionEntry> history;  // last kDecisionHistory pushes, oldest first
   };
 
   policy::VmLimits limitsFor(const VmSample& vm) const;
@@ -98,6 +117,8 @@ class Controller {
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;
   std::vector<VmStatus> status_;
+  std::map<std::string, control::VmOverride> runtime_overrides_;
+  bool paused_ = false;
 };
 
 }  // namespace balloond

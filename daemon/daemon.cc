@@ -41,6 +41,9 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
   d->channel_ = std::make_unique<SimChannel>(*d->sim_);
   d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
                                                 settingsFromConfig(d->config_));
+  if (auto s = d->startControl(); !s) {
+    return s.error();
+  }
   return d;
 }
 
@@ -62,7 +65,7 @@ void Daemon::waitForSignals() {
       return;
     }
     if (signo == SIGHUP) {
-      reload();
+      (void)reload("", true);
       waitForSignals();
       return;
     }
@@ -96,7 +99,11 @@ void Daemon::onTick() {
   sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
                                        : secondsBetween(last_advance_, now));
   last_advance_ = now;
+  const auto scheduled =
+      started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(config_.tick_s * static_cast<double>(ticks_)));
   const TickReport report = controller_->tick();
+  observeTick(now, scheduled, report);
   ++ticks_;
   pushes_ += static_cast<int64_t>(report.changes.size());
   if (!first_host_available_kib_ && !report.error) {
@@ -121,27 +128,39 @@ void Daemon::onTick() {
   scheduleTick();
 }
 
-void Daemon::reload() {
-  spdlog::info("config-reload path={}", options_.config_path);
-  auto config = config::loadConfigFile(options_.config_path);
+Status Daemon::reload(const std::string& path, bool apply) {
+  const std::string file = path.empty() ? options_.config_path : path;
+  spdlog::info("{} path={}", apply ? "config-reload" : "config-test", file);
+  auto failed = [&](const std::string& message) -> Status {
+    spdlog::error("{} error=\"{}\"{}", apply ? "config-reload-failed" : "config-test-failed",
+                  message, apply ? " keeping=old" : "");
+    return Error{message};
+  };
+  auto config = config::loadConfigFile(file);
   if (!config) {
-    spdlog::error("config-reload-failed error=\"{}\" keeping=old", config.error().message);
-    return;
+    return failed(config.error().message);
   }
   auto policy = makePolicy(config->policy);
   if (!policy) {
-    spdlog::error("config-reload-failed error=\"{}: policy: {}\" keeping=old", config->source,
-                  policy.error().message);
-    return;
+    return failed(config->source + ": policy: " + policy.error().message);
   }
-  if (config->channel != config_.channel || config->tick_s != config_.tick_s) {
-    spdlog::warn("config-reload-partial changes to channel and tick_s take effect on restart");
+  if (!apply) {
+    return Ok{};
+  }
+  if (config->channel != config_.channel || config->tick_s != config_.tick_s ||
+      config->control != config_.control || config->metrics != config_.metrics) {
+    spdlog::warn(
+        "config-reload-partial changes to channel, tick_s, control and metrics take effect on "
+        "restart");
     config->channel = config_.channel;
     config->tick_s = config_.tick_s;
+    config->control = config_.control;
+    config->metrics = config_.metrics;
   }
   controller_->reconfigure(std::move(*policy), settingsFromConfig(*config));
   config_ = std::move(*config);
   spdlog::info("config-reloaded policy={}", config_.policy.name);
+  return Ok{};
 }
 
 void Daemon::stop(const char* why) {
@@ -152,6 +171,9 @@ void Daemon::stop(const char* why) {
   spdlog::info("daemon-stopping reason={}", why);
   timer_.cancel();
   signals_.cancel();
+  if (control_server_) {
+    control_server_->close();
+  }
   io_.stop();
 }
 

@@ -11,7 +11,11 @@
 
 #include "config/spec.h"
 #include "daemon/channel.h"
+#include "daemon/commands.h"
+#include "daemon/control_server.h"
 #include "daemon/controller.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_server.h"
 #include "daemon/sim_host.h"
 #include "proto/result.h"
 
@@ -25,14 +29,21 @@ struct DaemonOptions {
   bool virtual_clock = false;        // sim only: run ticks back to back, as fast as possible
 };
 
-// The running daemon: one io_context that carries the tick timer and the signals. SIGINT and
-// SIGTERM stop it; SIGHUP reloads the config (build, check, swap; keep the old one on failure).
-class Daemon {
+// The running daemon: one io_context that carries the tick timer, the signals, the control
+// socket and the metrics listener. SIGINT and SIGTERM stop it; SIGHUP and config-reload reload
+// the config (build, check, swap; keep the old one on failure).
+class Daemon : public DaemonControl {
  public:
   static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
 
   // Runs until stopped; returns the process exit code.
   int run();
+
+  // DaemonControl, for the control socket's commands.
+  Controller& controller() override { return *controller_; }
+  const config::Config& config() const override { return config_; }
+  control::DaemonInfo info() const override;
+  Status reload(const std::string& path, bool apply) override;
 
  private:
   Daemon(config::Config config, DaemonOptions options);
@@ -40,8 +51,12 @@ class Daemon {
   void waitForSignals();
   void scheduleTick();
   void onTick();
-  void reload();
   void stop(const char* why);
+  // Opens the control socket and, when configured, the metrics listener (daemon_control.cc).
+  Status startControl();
+  // Records a tick's duration and lateness, for status-get and the metrics.
+  void observeTick(std::chrono::steady_clock::time_point started,
+                   std::chrono::steady_clock::time_point scheduled, const TickReport& report);
   void printSummary() const;
 
   boost::asio::io_context io_;
@@ -59,6 +74,15 @@ class Daemon {
   std::optional<int64_t> first_host_available_kib_;
   int64_t first_balloons_kib_ = 0;
   bool stopping_ = false;
+  // Control socket and metrics; the tick's timing as status-get shows it.
+  Metrics metrics_;
+  double last_tick_duration_s_ = 0;
+  double max_tick_duration_s_ = 0;
+  double max_tick_lateness_s_ = 0;
+  std::optional<std::string> channel_error_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ControlServer> control_server_;
+  std::unique_ptr<MetricsServer> metrics_server_;
 };
 
 }  // namespace balloond

@@ -144,6 +144,15 @@ json toJson(const Snapshot& snapshot) {
   return {{"time_s", snapshot.time_s}, {"host", toJson(snapshot.host)}, {"vms", vms}};
 }
 
+Result<GuestStats> guestStatsFromJson(const json& j) {
+  Reader r(j, "guest");
+  GuestStats g = readGuest(r);
+  if (!r.error().empty()) {
+    return Error{r.error()};
+  }
+  return g;
+}
+
 Result<Snapshot> snapshotFromJson(const json& j) {
   Snapshot snap;
   Reader top(j, "snapshot");

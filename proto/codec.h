@@ -17,5 +17,7 @@ nlohmann::json toJson(const Snapshot& snapshot);
 
 // Parses a snapshot, checking every field's type and range. Errors name the field's JSON path.
 Result<Snapshot> snapshotFromJson(const nlohmann::json& j);
+// Parses one VM's guest stats, as toJson(GuestStats) writes them.
+Result<GuestStats> guestStatsFromJson(const nlohmann::json& j);
 
 }  // namespace balloond

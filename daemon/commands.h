@@ -1,0 +1,79 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/spec.h"
+#include "daemon/controller.h"
+#include "proto/control.h"
+
+namespace balloond {
+
+// Who sent a request, from SO_PEERCRED on the control socket.
+struct Peer {
+  int uid = -1;
+  int gid = -1;
+  int pid = -1;
+  bool admin = false;  // root or a member of the configured admin group: may run mutating commands
+};
+
+// What the commands may ask of the running daemon. Daemon implements it; tests use a fake.
+class DaemonControl {
+ public:
+  virtual ~DaemonControl() = default;
+  virtual Controller& controller() = 0;
+  virtual const config::Config& config() const = 0;
+  // Version, uptime, channel and tick timing; the commands add host and VM figures.
+  virtual control::DaemonInfo info() const = 0;
+  // The one reload path (SIGHUP, config-test, config-reload): loads `path` (empty: the running
+  // file), builds and checks it, and swaps it in when `apply`; on failure the old one stays.
+  virtual Status reload(const std::string& path, bool apply) = 0;
+};
+
+// Runs control requests: a static table of named handlers with one central catch (an exception
+// becomes result 1), unknown names give result 2, and mutating commands need an admin peer
+// (else result 4). Transport-free: the control server hands it lines and writes back its answers.
+class Dispatcher {
+ public:
+  explicit Dispatcher(DaemonControl& daemon);
+
+  // One request line in, one encoded response line out (newline included).
+  std::string handleLine(std::string_view line, const Peer& peer);
+  control::Response handle(const control::Request& request, const Peer& peer);
+  std::vector<control::CommandInfo> commands() const;
+
+ private:
+  using Handler = control::Response (Dispatcher::*)(const control::Request&);
+  struct Command {
+    std::string_view name;
+    bool mutating;
+    std::string_view help;
+    Handler handler;
+  };
+  static const Command kCommands[];
+
+  control::Response listCommands(const control::Request& r);
+  control::Response statusGet(const control::Request& r);
+  control::Response vmList(const control::Request& r);
+  control::Response vmGet(const control::Request& r);
+  control::Response vmSet(const control::Request& r);
+  control::Response configGet(const control::Request& r);
+  control::Response configTest(const control::Request& r);
+  control::Response configReload(const control::Request& r);
+  control::Response daemonPause(const control::Request& r);
+  control::Response daemonResume(const control::Request& r);
+  control::Response snapshotGet(const control::Request& r);
+
+  const VmStatus* findVm(const std::string& name) const;
+  control::VmInfo vmInfo(const VmStatus& vm, bool detail, size_t decisions) const;
+
+  DaemonControl& daemon_;
+};
+
+// The JSON form of the settings config-get shows: everything but the simulated host's VMs.
+nlohmann::json configToJson(const config::Config& config);
+
+}  // namespace balloond
