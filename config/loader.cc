@@ -80,8 +80,7 @@ bool validListen(const std::string& s) {
   const std::string port = s.substr(colon + 1);
   int p = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 ||
-      p > 65535) {
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
     return false;
   }
   unsigned char buf[sizeof(in6_addr)];
@@ -363,10 +362,9 @@ class Reader {
 
   bool control(const Val& v, ControlSpec& c) {
     auto socket = [&](const Val& x) {
-      return str(x, c.socket) &&
-             ((!c.socket.empty() && c.socket.size() < kMaxSocketPath) ||
-              fail(x, "must be a path of 1 to " + std::to_string(kMaxSocketPath - 1) +
-                          " characters"));
+      return str(x, c.socket) && ((!c.socket.empty() && c.socket.size() < kMaxSocketPath) ||
+                                  fail(x, "must be a path of 1 to " +
+                                              std::to_string(kMaxSocketPath - 1) + " characters"));
     };
     return map(v, {
                       {"socket", socket},
@@ -378,10 +376,11 @@ class Reader {
 
   bool metrics(const Val& v, MetricsSpec& m) {
     auto listen = [&](const Val& x) {
-      return str(x, m.listen) && (validListen(m.listen) ||
-                                  fail(x, "expected ADDRESS:PORT with an IP address and a port "
-                                          "1-65535, e.g. 127.0.0.1:9712, got '" +
-                                              m.listen + "'"));
+      return str(x, m.listen) &&
+             (validListen(m.listen) || fail(x,
+                                            "expected ADDRESS:PORT with an IP address and a port "
+                                            "1-65535, e.g. 127.0.0.1:9712, got '" +
+                                                m.listen + "'"));
     };
     return map(v, {{"listen", listen}});
   }
