@@ -1,0 +1,456 @@
+// balloonctl: the command-line client of balloond's control socket. One subcommand per control
+// command (a static table, printed by `help`), human-readable tables by default, --json for
+// scripts, and `top`, a live view.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ctl/client.h"
+#include "proto/codec.h"
+#include "proto/control.h"
+
+namespace {
+
+using balloond::Error;
+using balloond::Result;
+using balloond::control::Request;
+using balloond::control::Response;
+using balloond::control::ResultCode;
+using nlohmann::json;
+
+// Exit codes, also printed by `help`.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;      // the daemon answered with an error (result 1 or 2)
+constexpr int kExitUsage = 2;      // bad command line
+constexpr int kExitNotFound = 3;   // empty, or no such VM (result 3)
+constexpr int kExitForbidden = 4;  // result 4, or permission denied on the socket
+constexpr int kExitNoDaemon = 5;   // no socket at the path, or nobody listening
+constexpr int kExitNoAnswer = 6;   // connected, but no valid answer in time
+constexpr const char* kDefaultSocket = "/run/balloond/control.sock";
+
+std::string mib(int64_t kib) {
+  return std::to_string(kib / 1024);
+}
+
+// --- Argument helpers: each subcommand turns its words into the request's arguments.
+
+struct Words {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::optional<std::string>>> options;  // --name [value]
+};
+
+Result<int64_t> parseInt(const std::string& flag, const std::string& s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < 0) {
+    return Error{flag + ": expected a non-negative whole number, got '" + s + "'"};
+  }
+  return v;
+}
+
+using Parse = Result<json> (*)(const Words& w);
+
+Result<json> noArgs(const Words& w) {
+  if (!w.positional.empty() || !w.options.empty()) {
+    return Error{"this subcommand takes no arguments"};
+  }
+  return json::object();
+}
+
+Result<json> vmGetArgs(const Words& w) {
+  if (w.positional.size() != 1) {
+    return Error{"expected one VM name"};
+  }
+  json args = {{"name", w.positional[0]}};
+  for (const auto& [name, value] : w.options) {
+    if (name != "--decisions" || !value) {
+      return Error{"unknown option '" + name + "' (known: --decisions N)"};
+    }
+    auto n = parseInt(name, *value);
+    if (!n) {
+      return n.error();
+    }
+    args["decisions"] = *n;
+  }
+  return args;
+}
+
+Result<json> vmSetArgs(const Words& w) {
+  if (w.positional.size() != 1) {
+    return Error{"expected one VM name"};
+  }
+  json args = {{"name", w.positional[0]}};
+  for (const auto& [name, value] : w.options) {
+    if (name == "--pin" || name == "--floor" || name == "--ceiling") {
+      if (!value) {
+        return Error{name + " needs a value in MiB"};
+      }
+      auto n = parseInt(name, *value);
+      if (!n) {
+        return n.error();
+      }
+      args[name.substr(2) + "_mib"] = *n;
+    } else if (name == "--exclude" || name == "--include") {
+      args["excluded"] = name == "--exclude";
+    } else if (name == "--clear") {
+      args["clear"] = true;
+    } else {
+      return Error{"unknown option '" + name +
+                   "' (known: --pin MIB, --floor MIB, --ceiling MIB, --exclude, --include, "
+                   "--clear)"};
+    }
+  }
+  if (args.size() == 1) {
+    return Error{"nothing to set (see help)"};
+  }
+  return args;
+}
+
+Result<json> configTestArgs(const Words& w) {
+  if (!w.options.empty() || w.positional.size() > 1) {
+    return Error{"expected at most one file"};
+  }
+  json args = json::object();
+  if (!w.positional.empty()) {
+    args["path"] = w.positional[0];
+  }
+  return args;
+}
+
+Result<json> pauseArgs(const Words& w) {
+  json args = json::object();
+  for (const auto& [name, value] : w.options) {
+    if (name != "--restore" || value) {
+      return Error{"unknown option '" + name + "' (known: --restore)"};
+    }
+    args["restore"] = true;
+  }
+  if (!w.positional.empty()) {
+    return Error{"unexpected argument '" + w.positional[0] + "'"};
+  }
+  return args;
+}
+
+// --- Human renderers.
+
+using Render = void (*)(const Response& r);
+
+void printText(const Response& r) {
+  std::printf("%s\n", r.text.c_str());
+}
+
+void printPretty(const Response& r) {
+  std::printf("%s\n", r.arguments.dump(2).c_str());
+}
+
+std::string vmTable(const json& vms) {
+  std::string out =
+      fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}\n", "VM", "MAX", "TARGET",
+                  "ACTUAL", "AVAIL", "FLOOR", "CEIL", "STATE", "REASON");
+  for (const auto& j : vms) {
+    auto vm = balloond::control::vmInfoFromJson(j);
+    if (!vm) {
+      out += "? " + vm.error().message + "\n";
+      continue;
+    }
+    out += fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}{}\n", vm->name,
+                       mib(vm->max_kib), mib(vm->target_kib), mib(vm->actual_kib),
+                       vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib),
+                       mib(vm->ceiling_kib), vm->state, vm->reason,
+                       vm->runtime_override.empty() ? "" : "  [runtime override]");
+  }
+  return out;
+}
+
+void printVmList(const Response& r) {
+  std::fputs(vmTable(r.arguments.value("vms", json::array())).c_str(), stdout);
+}
+
+std::string statusText(const json& j) {
+  auto d = balloond::control::daemonInfoFromJson(j);
+  if (!d) {
+    return d.error().message + "\n";
+  }
+  std::string states;
+  for (const auto& [state, n] : d->vms_by_state) {
+    states += fmt::format("{}{} {}", states.empty() ? "" : ", ", n, state);
+  }
+  return fmt::format(
+      "balloond {}, up {:.0f} s, {}\n"
+      "channel:   {} ({}{})\n"
+      "ticks:     {} every {:g} s; last {:.3f} ms, max {:.3f} ms, max lateness {:.3f} ms\n"
+      "host:      {} MiB total, {} MiB available\n"
+      "reclaimed: {} MiB held by balloons\n"
+      "VMs:       {}\n",
+      d->version, d->uptime_s, d->paused ? "PAUSED" : "running", d->channel,
+      d->channel_connected ? "connected" : "not connected",
+      d->channel_error ? ": " + *d->channel_error : "", d->ticks, d->tick_s,
+      d->last_tick_duration_s * 1e3, d->max_tick_duration_s * 1e3, d->max_tick_lateness_s * 1e3,
+      mib(d->host.total_kib), mib(d->host.available_kib), mib(d->reclaimed_kib),
+      states.empty() ? "none" : states);
+}
+
+void printStatus(const Response& r) {
+  std::fputs(statusText(r.arguments).c_str(), stdout);
+}
+
+void printVm(const Response& r) {
+  auto vm = balloond::control::vmInfoFromJson(r.arguments);
+  if (!vm) {
+    std::printf("%s\n", vm.error().message.c_str());
+    return;
+  }
+  std::string out = fmt::format(
+      "{}: {} (reason: {}, since {:.1f} s)\n"
+      "  max {} MiB, target {} MiB, actual {} MiB, available {} MiB\n"
+      "  floor {} MiB, ceiling {} MiB\n",
+      vm->name, vm->state, vm->reason, vm->last_change_s, mib(vm->max_kib), mib(vm->target_kib),
+      mib(vm->actual_kib), vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib),
+      mib(vm->ceiling_kib));
+  const auto& o = vm->runtime_override;
+  if (!o.empty()) {
+    out += "  runtime override (until cleared):";
+    if (o.pin_kib) out += " pin " + mib(*o.pin_kib) + " MiB";
+    if (o.floor_kib) out += " floor " + mib(*o.floor_kib) + " MiB";
+    if (o.ceiling_kib) out += " ceiling " + mib(*o.ceiling_kib) + " MiB";
+    if (o.excluded) out += *o.excluded ? " excluded" : " included";
+    out += "\n";
+  }
+  if (vm->stats) {
+    out += "  guest stats: " + balloond::toJson(*vm->stats).dump() + "\n";
+  }
+  out += fmt::format("  last {} decisions:\n", vm->decisions.size());
+  for (const auto& d : vm->decisions) {
+    out += fmt::format("    {:>9.1f} s  {:>6} -> {:>6} MiB  {}\n", d.time_s, mib(d.from_kib),
+                       mib(d.to_kib), d.reason);
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+void printCommands(const Response& r) {
+  for (const auto& j : r.arguments.value("commands", json::array())) {
+    auto c = balloond::control::commandInfoFromJson(j);
+    if (c) {
+      std::printf("%-16s %-9s %s\n", c->name.c_str(), c->mutating ? "mutating" : "read-only",
+                  c->help.c_str());
+    }
+  }
+}
+
+// One subcommand: its name is the control command it sends.
+struct Subcommand {
+  const char* name;
+  const char* usage;
+  const char* help;
+  Parse parse;
+  Render render;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"list-commands", "", "the daemon's commands", noArgs, printCommands},
+    {"status-get", "", "version, uptime, channel, tick timing, host memory", noArgs, printStatus},
+    {"vm-list", "", "every VM as a table", noArgs, printVmList},
+    {"vm-get", "NAME [--decisions N]", "one VM with its stats and last decisions", vmGetArgs,
+     printVm},
+    {"vm-set", "NAME [--pin MIB] [--floor MIB] [--ceiling MIB] [--exclude|--include] [--clear]",
+     "runtime overrides, kept until cleared", vmSetArgs, printText},
+    {"config-get", "", "the running configuration", noArgs, printPretty},
+    {"config-test", "[FILE]", "check a file (default: the running one) without applying it",
+     configTestArgs, printText},
+    {"config-reload", "", "reload the configuration file", noArgs, printText},
+    {"daemon-pause", "[--restore]", "stop changing targets; --restore gives every VM its max",
+     pauseArgs, printText},
+    {"daemon-resume", "", "resume changing targets", noArgs, printText},
+    {"snapshot-get", "", "the last snapshot (offline-evaluation JSON)", noArgs, printPretty},
+};
+
+void printHelp() {
+  std::printf(
+      "usage: balloonctl [--socket PATH] [--json] [--timeout SECONDS] SUBCOMMAND [ARGS]\n\n"
+      "Talks to balloond over its control socket (default %s).\n\nsubcommands:\n",
+      kDefaultSocket);
+  for (const auto& s : kSubcommands) {
+    std::printf("  %-14s %s\n  %-14s   %s\n", s.name, s.usage, "", s.help);
+  }
+  std::printf(
+      "  %-14s %s\n  %-14s   %s\n  help           this text\n\n"
+      "exit status: 0 ok; 1 the daemon answered with an error; 2 bad command line;\n"
+      "3 empty or not found; 4 forbidden (not root or the admin group, or no access to the\n"
+      "socket); 5 no daemon at the socket; 6 no answer in time.\n",
+      "top", "[--count N]", "", "a live view of status-get and vm-list, refreshed every second");
+}
+
+int exitFor(ResultCode code) {
+  switch (code) {
+    case ResultCode::kOk: return kExitOk;
+    case ResultCode::kEmpty: return kExitNotFound;
+    case ResultCode::kForbidden: return kExitForbidden;
+    case ResultCode::kError:
+    case ResultCode::kUnknownCommand: return kExitError;
+  }
+  return kExitError;
+}
+
+int exitFor(const balloond::ctl::ClientError& e) {
+  switch (e.failure) {
+    case balloond::ctl::Failure::kNoSocket: return kExitNoDaemon;
+    case balloond::ctl::Failure::kPermissionDenied: return kExitForbidden;
+    case balloond::ctl::Failure::kNoAnswer: return kExitNoAnswer;
+  }
+  return kExitNoAnswer;
+}
+
+struct Global {
+  std::string socket = kDefaultSocket;
+  bool json = false;
+  std::chrono::milliseconds timeout{5000};
+};
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "balloonctl: %s (see balloonctl help)\n", message.c_str());
+  return kExitUsage;
+}
+
+// Sends one request; prints the answer; returns the exit code.
+int run(const Global& g, const Subcommand& s, json args) {
+  balloond::ctl::Client client(g.socket, g.timeout);
+  auto r = client.call(Request{.command = s.name, .arguments = std::move(args)});
+  if (!r) {
+    std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
+    return exitFor(client.lastError());
+  }
+  if (g.json) {
+    std::fputs(balloond::control::encode(*r).c_str(), stdout);
+  } else if (r->result == ResultCode::kOk) {
+    s.render(*r);
+  } else {
+    std::fprintf(stderr, "balloonctl: %s: %s\n", s.name, r->text.c_str());
+  }
+  return exitFor(r->result);
+}
+
+int top(const Global& g, const Words& w) {
+  std::optional<int64_t> count;
+  for (const auto& [name, value] : w.options) {
+    if (name != "--count" || !value) {
+      return usage("top: unknown option '" + name + "' (known: --count N)");
+    }
+    auto n = parseInt(name, *value);
+    if (!n) {
+      return usage("top: " + n.error().message);
+    }
+    count = *n;
+  }
+  balloond::ctl::Client client(g.socket, g.timeout);
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  auto next = std::chrono::steady_clock::now();
+  for (int64_t i = 0; !count || i < *count; ++i) {
+    auto status = client.call(Request{.command = "status-get", .arguments = json::object()});
+    auto vms =
+        status ? client.call(Request{.command = "vm-list", .arguments = json::object()}) : status;
+    if (!status || !vms) {
+      std::fprintf(stderr, "balloonctl: %s\n", (!status ? status : vms).error().message.c_str());
+      return exitFor(client.lastError());
+    }
+    if (status->result != ResultCode::kOk) {
+      std::fprintf(stderr, "balloonctl: status-get: %s\n", status->text.c_str());
+      return exitFor(status->result);
+    }
+    std::string out = tty ? "\033[H\033[2J" : "";
+    if (g.json) {
+      out +=
+          json{{"status", status->arguments}, {"vms", vms->arguments.value("vms", json())}}.dump() +
+          "\n";
+    } else {
+      out += statusText(status->arguments) + "\n" +
+             vmTable(vms->arguments.value("vms", json::array())) + "\n";
+    }
+    std::fputs(out.c_str(), stdout);
+    std::fflush(stdout);
+    if (count && i + 1 >= *count) {
+      break;
+    }
+    next += std::chrono::seconds(1);
+    std::this_thread::sleep_until(next);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Global g;
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (!rest.empty()) {
+      rest.emplace_back(a);
+    } else if (a == "--json") {
+      g.json = true;
+    } else if (a == "--socket" || a == "--timeout") {
+      if (i + 1 >= argc) {
+        return usage(std::string(a) + " needs a value");
+      }
+      const std::string v = argv[++i];
+      if (a == "--socket") {
+        g.socket = v;
+      } else {
+        char* end = nullptr;
+        const double s = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || !(s > 0)) {
+          return usage("--timeout: expected a positive number of seconds, got '" + v + "'");
+        }
+        g.timeout = std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+      }
+    } else if (a == "help" || a == "--help" || a == "-h") {
+      printHelp();
+      return kExitOk;
+    } else if (a.starts_with("-")) {
+      return usage("unknown option '" + std::string(a) + "'");
+    } else {
+      rest.emplace_back(a);
+    }
+  }
+  if (rest.empty()) {
+    return usage("no subcommand");
+  }
+  Words w;
+  for (size_t i = 1; i < rest.size(); ++i) {
+    if (rest[i].starts_with("--")) {
+      std::optional<std::string> value;
+      if (i + 1 < rest.size() && !rest[i + 1].starts_with("--") &&
+          (rest[i] == "--pin" || rest[i] == "--floor" || rest[i] == "--ceiling" ||
+           rest[i] == "--decisions" || rest[i] == "--count")) {
+        value = rest[++i];
+      }
+      w.options.emplace_back(rest[i - (value ? 1 : 0)], value);
+    } else {
+      w.positional.push_back(rest[i]);
+    }
+  }
+  if (rest[0] == "top") {
+    if (!w.positional.empty()) {
+      return usage("top: unexpected argument '" + w.positional[0] + "'");
+    }
+    return top(g, w);
+  }
+  for (const auto& s : kSubcommands) {
+    if (rest[0] == s.name) {
+      auto args = s.parse(w);
+      if (!args) {
+        return usage(std::string(s.name) + ": " + args.error().message);
+      }
+      return run(g, s, std::move(*args));
+    }
+  }
+  return usage("unknown subcommand '" + rest[0] + "'");
+}
