@@ -1,0 +1,149 @@
+#include "proto/control.h"
+
+#include <gtest/gtest.h>
+
+namespace balloond::control {
+namespace {
+
+using nlohmann::json;
+
+TEST(ControlTest, RequestRoundTripsOnOneLine) {
+  const Request in{.command = "vm-get", .arguments = {{"name", "web1"}}};
+  const std::string line = encode(in);
+  EXPECT_EQ(line, "{\"arguments\":{\"name\":\"web1\"},\"command\":\"vm-get\"}\n");
+  auto out = parseRequest(line);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->command, "vm-get");
+  EXPECT_EQ(out->arguments, in.arguments);
+}
+
+TEST(ControlTest, ArgumentsAreOptionalAndDefaultToAnEmptyObject) {
+  auto r = parseRequest(R"({"command": "status-get"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->arguments.is_object());
+  EXPECT_TRUE(r->arguments.empty());
+}
+
+TEST(ControlTest, BadEnvelopesAreNamedExactly) {
+  auto message = [](std::string_view line) {
+    auto r = parseRequest(line);
+    return r.ok() ? std::string("ok") : r.error().message;
+  };
+  EXPECT_EQ(message("{not json"), "malformed JSON: expected one JSON object per line");
+  EXPECT_EQ(message(""), "malformed JSON: expected one JSON object per line");
+  EXPECT_EQ(message("[1,2]"), "request: expected an object, got array");
+  EXPECT_EQ(message(R"({"arguments": {}})"), "request.command: expected a non-empty string");
+  EXPECT_EQ(message(R"({"command": 7})"), "request.command: expected a non-empty string");
+  EXPECT_EQ(message(R"({"command": "x", "arguments": [1]})"),
+            "request.arguments: expected an object, got array");
+  EXPECT_EQ(message(R"({"command": "x", "args": {}})"),
+            "request: unknown key 'args' (known: command, arguments)");
+}
+
+TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
+  EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
+  const std::string line = encode(ok("fine", {{"paused", true}}));
+  EXPECT_EQ(line, "{\"arguments\":{\"paused\":true},\"result\":0,\"text\":\"fine\"}\n");
+  auto r = parseResponse(line);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result, ResultCode::kOk);
+  EXPECT_EQ(r->text, "fine");
+  EXPECT_EQ(r->arguments["paused"], true);
+  EXPECT_FALSE(parseResponse(R"({"result": 9, "text": ""})").ok());
+  EXPECT_FALSE(parseResponse("garbage").ok());
+}
+
+TEST(ControlTest, InvalidUtf8IsReplacedNotThrown) {
+  const std::string line = encode(error(std::string("bad \xff byte")));
+  EXPECT_TRUE(parseResponse(line).ok());
+}
+
+TEST(ControlTest, ArgumentsCheckTypesRangesAndUnknownNames) {
+  const json j = {{"name", "web1"}, {"n", 5}, {"flag", true}, {"bad", "x"}};
+  Arguments args(j, {"name", "n", "flag"});
+  ASSERT_FALSE(args.check().ok());
+  EXPECT_EQ(args.check().error().message, "unknown argument 'bad' (known: name, n, flag)");
+  EXPECT_EQ(Arguments(json{{"x", 1}}, {}).check().error().message,
+            "unknown argument 'x' (this command takes none)");
+
+  EXPECT_EQ(*args.text("name"), "web1");
+  EXPECT_EQ(*args.integer("n", 0, 10), 5);
+  EXPECT_EQ(args.integer("n", 0, 4).error().message,
+            "argument 'n': must be between 0 and 4, got 5");
+  EXPECT_EQ(args.integer("name", 0, 4).error().message,
+            "argument 'name': expected an integer, got string");
+  EXPECT_EQ(args.flag("n").error().message, "argument 'n': expected true or false, got number");
+  EXPECT_EQ(args.text("missing").error().message, "argument 'missing': missing");
+  EXPECT_TRUE(*args.flag("flag"));
+}
+
+VmInfo sampleVm() {
+  VmInfo vm;
+  vm.name = "db1";
+  vm.max_kib = 4 << 20;
+  vm.actual_kib = 3 << 20;
+  vm.target_kib = 3 << 20;
+  vm.floor_kib = 1 << 20;
+  vm.ceiling_kib = 4 << 20;
+  vm.available_kib = 500000;
+  vm.state = "settled";
+  vm.reason = "available-above-margin";
+  vm.last_change_s = 12.5;
+  vm.runtime_override = {.pin_kib = 3 << 20, .floor_kib = {}, .ceiling_kib = {}, .excluded = false};
+  GuestStats stats;
+  stats.available_kib = 500000;
+  stats.last_update_s = 12;
+  vm.stats = stats;
+  vm.decisions = {{.time_s = 10, .from_kib = 4 << 20, .to_kib = 3 << 20, .reason = "r1"}};
+  return vm;
+}
+
+TEST(ControlTest, VmInfoRoundTrips) {
+  const VmInfo in = sampleVm();
+  auto out = vmInfoFromJson(toJson(in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(toJson(*out), toJson(in));
+  EXPECT_EQ(out->runtime_override, in.runtime_override);
+  EXPECT_EQ(out->decisions, in.decisions);
+  EXPECT_EQ(out->stats->available_kib, 500000);
+}
+
+TEST(ControlTest, VmListEntriesHaveNoStatsOrDecisions) {
+  VmInfo vm = sampleVm();
+  vm.stats.reset();
+  const json j = toJson(vm);
+  EXPECT_FALSE(j.contains("stats"));
+  EXPECT_FALSE(j.contains("decisions"));
+  EXPECT_EQ(j.at("runtime_override"), (json{{"pin_kib", 3 << 20}, {"excluded", false}}));
+}
+
+TEST(ControlTest, DaemonInfoRoundTrips) {
+  DaemonInfo in;
+  in.version = "0.1.0";
+  in.uptime_s = 3;
+  in.channel = "sim";
+  in.channel_connected = false;
+  in.channel_error = "sim: gone";
+  in.paused = true;
+  in.tick_s = 1;
+  in.ticks = 7;
+  in.last_tick_duration_s = 0.001;
+  in.host = {.total_kib = 1 << 24, .available_kib = 1 << 22, .psi_some_avg10 = 0.5};
+  in.reclaimed_kib = 1024;
+  in.vms_by_state = {{"settled", 2}, {"stale", 1}};
+  auto out = daemonInfoFromJson(toJson(in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(toJson(*out), toJson(in));
+}
+
+TEST(ControlTest, DecodingErrorsNameTheMessage) {
+  auto r = vmInfoFromJson(json{{"name", "x"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("vm: ", 0), 0U) << r.error().message;
+  auto c = commandInfoFromJson(json{{"name", "x"}, {"mutating", "yes"}, {"help", ""}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message.rfind("command: ", 0), 0U) << c.error().message;
+}
+
+}  // namespace
+}  // namespace balloond::control
