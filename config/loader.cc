@@ -72,7 +72,7 @@ constexpr Range kRanges[] = {
 
 constexpr std::size_t kMaxSocketPath = 108;  // sizeof(sockaddr_un::sun_path)
 
-// "ADDRESS:PORT" with an IPv4 address or a bracketed IPv6 one ("[::1]:9712").
+// "ADDRESS:PORT" with an IPv4 address or a bracketed IPv6 one ("[::1]:9712"); port 0 = any free.
 bool validListen(const std::string& s) {
   const auto colon = s.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -80,7 +80,7 @@ bool validListen(const std::string& s) {
   const std::string port = s.substr(colon + 1);
   int p = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535) {
     return false;
   }
   unsigned char buf[sizeof(in6_addr)];
@@ -376,11 +376,11 @@ class Reader {
 
   bool metrics(const Val& v, MetricsSpec& m) {
     auto listen = [&](const Val& x) {
-      return str(x, m.listen) &&
-             (validListen(m.listen) || fail(x,
-                                            "expected ADDRESS:PORT with an IP address and a port "
-                                            "1-65535, e.g. 127.0.0.1:9712, got '" +
-                                                m.listen + "'"));
+      return str(x, m.listen) && (validListen(m.listen) ||
+                                  fail(x,
+                                       "expected ADDRESS:PORT with an IP address and a port "
+                                       "0-65535 (0: any free one), e.g. 127.0.0.1:9712, got '" +
+                                           m.listen + "'"));
     };
     return map(v, {{"listen", listen}});
   }

@@ -279,14 +279,14 @@ void printHelp() {
       "Talks to balloond over its control socket (default %s).\n\nsubcommands:\n",
       kDefaultSocket);
   for (const auto& s : kSubcommands) {
-    std::printf("  %-14s %s\n  %-14s   %s\n", s.name, s.usage, "", s.help);
+    std::printf("  %s%s%s\n      %s\n", s.name, *s.usage != '\0' ? " " : "", s.usage, s.help);
   }
   std::printf(
-      "  %-14s %s\n  %-14s   %s\n  help           this text\n\n"
+      "  %s %s\n      %s\n  help\n      this text\n\n"
       "exit status: 0 ok; 1 the daemon answered with an error; 2 bad command line;\n"
       "3 empty or not found; 4 forbidden (not root or the admin group, or no access to the\n"
       "socket); 5 no daemon at the socket; 6 no answer in time.\n",
-      "top", "[--count N]", "", "a live view of status-get and vm-list, refreshed every second");
+      "top", "[--count N]", "a live view of status-get and vm-list, refreshed every second");
 }
 
 int exitFor(ResultCode code) {

@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev libvirt-dev
+  prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
   "$@"
 )
 

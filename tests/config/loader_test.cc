@@ -204,7 +204,44 @@ TEST(LoaderTest, UnknownKey) {
             "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
   EXPECT_EQ(errorOf("tick: 1\n" + kBase),
             "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
-            "guards, vms)");
+            "guards, vms, control, metrics)");
+}
+
+TEST(LoaderTest, ControlAndMetricsDefaultToTheRunDirectoryAndOff) {
+  auto config = parseConfig(kBase, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->control.socket, "/run/balloond/control.sock");
+  EXPECT_EQ(config->control.group, "");
+  EXPECT_EQ(config->control.admin_group, "");
+  EXPECT_EQ(config->control.idle_timeout_s, 30);
+  EXPECT_EQ(config->metrics.listen, "");
+}
+
+TEST(LoaderTest, ControlAndMetricsSections) {
+  auto config = parseConfig(kBase +
+                                "control: {socket: /tmp/b.sock, group: adm, admin_group: wheel, "
+                                "idle_timeout_s: 5}\n"
+                                "metrics: {listen: \"[::1]:9712\"}\n",
+                            "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(
+      config->control,
+      (ControlSpec{
+          .socket = "/tmp/b.sock", .group = "adm", .admin_group = "wheel", .idle_timeout_s = 5}));
+  EXPECT_EQ(config->metrics.listen, "[::1]:9712");
+
+  EXPECT_EQ(errorOf(kBase + "control: {idle_timeout_s: 0}\n"),
+            "demo.yaml:7:27: control.idle_timeout_s: must be above 0 and at most 86400, got 0");
+  EXPECT_EQ(errorOf(kBase + "control: {socket: \"\"}\n"),
+            "demo.yaml:7:19: control.socket: must be a path of 1 to 107 characters");
+  EXPECT_EQ(errorOf(kBase + "control: {sock: x}\n"),
+            "demo.yaml:7:11: control.sock: unknown key (known: socket, group, admin_group, "
+            "idle_timeout_s)");
+  EXPECT_EQ(errorOf(kBase + "metrics: {listen: localhost:80}\n"),
+            "demo.yaml:7:19: metrics.listen: expected ADDRESS:PORT with an IP address and a port "
+            "0-65535 (0: any free one), e.g. 127.0.0.1:9712, got 'localhost:80'");
+  EXPECT_EQ(errorOf(kBase + "metrics: {listen: \"127.0.0.1:70000\"}\n").substr(0, 35),
+            "demo.yaml:7:19: metrics.listen: exp");
 }
 
 TEST(LoaderTest, WrongType) {
