@@ -8,9 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -488,16 +492,21 @@ Result<Config> parseConfig(const std::string& text, const std::string& source) {
 }
 
 Result<Config> loadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::string text;
-  char buf[65536];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
-  const int err = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  if (err != 0) return Error{path + ": cannot read: " + std::strerror(err)};
-  return parseConfig(text, path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{path +
+                 ": cannot read: " + std::make_error_code(std::errc::is_a_directory).message()};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  return parseConfig(text.str(), path);
 }
 
 }  // namespace balloond::config
