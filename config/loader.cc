@@ -62,6 +62,12 @@ constexpr Range kRanges[] = {
     {"deflate_rate_mib_s", 0, kMaxMib},
     {"pressure_rate_mib_s", 0, kMaxMib},
     {"stats_period_s", 0, 3600},  // 0 = never
+    {"short_kib", 0, 1048576},
+    {"limit_mib", 0, kMaxMib},
+    {"work_s", 0, kMaxSeconds, true},
+    {"stall_s", 0, kMaxSeconds},
+    {"from_s", 0, kMaxSeconds},
+    {"freeze_at_s", 0, kMaxSeconds},
     {"inflate_step_mib", 0, kMaxMib, true},
     {"deflate_step_mib", 0, kMaxMib, true},
     {"min_change_mib", 0, kMaxMib},
@@ -290,6 +296,12 @@ class Reader {
                num("deflate_rate_mib_s", d.deflate_rate_mib_s),
                num("pressure_rate_mib_s", d.pressure_rate_mib_s),
                num("stats_period_s", d.stats_period_s),
+               num("short_kib", d.short_kib),
+               num("limit_mib", d.limit_mib),
+               num("work_s", d.work_s),
+               num("stall_s", d.stall_s),
+               num("from_s", d.from_s),
+               num("freeze_at_s", d.freeze_at_s),
            });
   }
 

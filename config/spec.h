@@ -46,6 +46,12 @@ struct DriverSpec {
   double deflate_rate_mib_s = 1536;  // deflate rate
   double pressure_rate_mib_s = 8;    // inflate rate when the guest must reclaim or swap
   double stats_period_s = 1;         // how often the guest reports stats; 0 = never
+  double short_kib = 0;              // ideal: stops this far short of each target
+  double limit_mib = 0;              // hidden-floor / hidden-ceiling: the size it cannot pass
+  double work_s = 10;                // intermittent: works this long ...
+  double stall_s = 5;                // ... then stalls this long, over and over
+  double from_s = 0;                 // stuck: stops moving this long after the VM starts
+  double freeze_at_s = 0;            // stale-stats: stops reporting this long after start
 
   friend bool operator==(const DriverSpec&, const DriverSpec&) = default;
 };
