@@ -74,6 +74,10 @@ constexpr Range kRanges[] = {
     {"need_margin_mib", 0, kMaxMib},
     {"grow_holdoff_s", 0, kMaxSeconds},
     {"host_reserve_mib", 0, kMaxMib},
+    {"min_rate_mib_s", 0, kMaxMib, true},
+    {"stuck_after_s", 0, 3600, true},
+    {"uncooperative_window_s", 0, 86400, true},  // and above stuck_after_s
+    {"stale_periods", 1, 1000},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
 };
@@ -155,6 +159,7 @@ class Reader {
                       return policy(x, c.policy);
                     }},
                    {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                   {"acks", [&](const Val& x) { return acks(x, c.acks); }},
                    {"vms",
                     [&](const Val& x) {
                       return list(x, [&](const Val& item, bool) {
@@ -334,6 +339,20 @@ class Reader {
                       num("grow_holdoff_s", g.grow_holdoff_s),
                       num("host_reserve_mib", g.host_reserve_mib),
                   });
+  }
+
+  bool acks(const Val& v, AckSpec& a) {
+    return map(v,
+               {
+                   num("min_rate_mib_s", a.min_rate_mib_s),
+                   num("stuck_after_s", a.stuck_after_s),
+                   num("uncooperative_window_s", a.uncooperative_window_s),
+                   num("stale_periods", a.stale_periods),
+               }) &&
+           (a.uncooperative_window_s > a.stuck_after_s ||
+            fail(at(v, "uncooperative_window_s"), "must be above stuck_after_s (" +
+                                                      fmt(a.stuck_after_s) + "), got " +
+                                                      fmt(a.uncooperative_window_s)));
   }
 
   bool vmOverride(const Val& v, VmOverrideSpec& o) {

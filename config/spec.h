@@ -108,6 +108,16 @@ struct GuardSpec {
   friend bool operator==(const GuardSpec&, const GuardSpec&) = default;
 };
 
+// How acknowledgements are judged: what counts as progress, when a guest is stuck.
+struct AckSpec {
+  double min_rate_mib_s = 1;           // slower progress toward a target is no progress
+  double stuck_after_s = 5;            // no progress this long: stuck, target retracted
+  double uncooperative_window_s = 60;  // stalled over half of this window: uncooperative
+  double stale_periods = 3;            // stats older than this many periods: stale
+
+  friend bool operator==(const AckSpec&, const AckSpec&) = default;
+};
+
 // Per-VM settings, by exact name or glob; later entries override earlier ones.
 struct VmOverrideSpec {
   std::string match;
@@ -126,6 +136,7 @@ struct Config {
   ChannelSpec channel;
   PolicySpec policy;
   GuardSpec guards;
+  AckSpec acks;
   std::vector<VmOverrideSpec> vms;
 
   friend bool operator==(const Config&, const Config&) = default;
