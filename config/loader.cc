@@ -9,9 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -59,12 +63,22 @@ constexpr Range kRanges[] = {
     {"deflate_rate_mib_s", 0, kMaxMib},
     {"pressure_rate_mib_s", 0, kMaxMib},
     {"stats_period_s", 0, 3600},  // 0 = never
+    {"short_kib", 0, 1048576},
+    {"limit_mib", 0, kMaxMib},
+    {"work_s", 0, kMaxSeconds, true},
+    {"stall_s", 0, kMaxSeconds},
+    {"from_s", 0, kMaxSeconds},
+    {"freeze_at_s", 0, kMaxSeconds},
     {"inflate_step_mib", 0, kMaxMib, true},
     {"deflate_step_mib", 0, kMaxMib, true},
     {"min_change_mib", 0, kMaxMib},
     {"need_margin_mib", 0, kMaxMib},
     {"grow_holdoff_s", 0, kMaxSeconds},
     {"host_reserve_mib", 0, kMaxMib},
+    {"min_rate_mib_s", 0, kMaxMib, true},
+    {"stuck_after_s", 0, 3600, true},
+    {"uncooperative_window_s", 0, 86400, true},  // and above stuck_after_s
+    {"stale_periods", 1, 1000},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
     {"idle_timeout_s", 0, 86400, true},
@@ -167,6 +181,7 @@ class Reader {
                       return policy(x, c.policy);
                     }},
                    {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                   {"acks", [&](const Val& x) { return acks(x, c.acks); }},
                    {"vms",
                     [&](const Val& x) {
                       return list(x, [&](const Val& item, bool) {
@@ -310,6 +325,12 @@ class Reader {
                num("deflate_rate_mib_s", d.deflate_rate_mib_s),
                num("pressure_rate_mib_s", d.pressure_rate_mib_s),
                num("stats_period_s", d.stats_period_s),
+               num("short_kib", d.short_kib),
+               num("limit_mib", d.limit_mib),
+               num("work_s", d.work_s),
+               num("stall_s", d.stall_s),
+               num("from_s", d.from_s),
+               num("freeze_at_s", d.freeze_at_s),
            });
   }
 
@@ -342,6 +363,20 @@ class Reader {
                       num("grow_holdoff_s", g.grow_holdoff_s),
                       num("host_reserve_mib", g.host_reserve_mib),
                   });
+  }
+
+  bool acks(const Val& v, AckSpec& a) {
+    return map(v,
+               {
+                   num("min_rate_mib_s", a.min_rate_mib_s),
+                   num("stuck_after_s", a.stuck_after_s),
+                   num("uncooperative_window_s", a.uncooperative_window_s),
+                   num("stale_periods", a.stale_periods),
+               }) &&
+           (a.uncooperative_window_s > a.stuck_after_s ||
+            fail(at(v, "uncooperative_window_s"), "must be above stuck_after_s (" +
+                                                      fmt(a.stuck_after_s) + "), got " +
+                                                      fmt(a.uncooperative_window_s)));
   }
 
   bool vmOverride(const Val& v, VmOverrideSpec& o) {
@@ -537,16 +572,21 @@ Result<Config> parseConfig(const std::string& text, const std::string& source) {
 }
 
 Result<Config> loadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::string text;
-  char buf[65536];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
-  const int err = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  if (err != 0) return Error{path + ": cannot read: " + std::strerror(err)};
-  return parseConfig(text, path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{path +
+                 ": cannot read: " + std::make_error_code(std::errc::is_a_directory).message()};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  return parseConfig(text.str(), path);
 }
 
 }  // namespace balloond::config

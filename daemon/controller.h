@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "config/spec.h"
+#include "daemon/ack_tracker.h"
 #include "daemon/channel.h"
+#include "daemon/reclaim.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/control.h"
@@ -21,6 +23,7 @@ namespace balloond {
 struct ControlSettings {
   std::string policy_name;
   policy::Guards guards;
+  AckSettings acks;
   int64_t default_floor_kib = 0;
   std::vector<config::VmOverrideSpec> overrides;
 };
@@ -38,6 +41,7 @@ struct VmStatus {
   int64_t ceiling_kib = 0;
   std::optional<int64_t> available_kib;
   policy::AckState state = policy::AckState::kSettled;
+  std::string state_reason;  // why it is in that state (empty when settled or converging)
   std::string reason;        // why its target last changed
   double last_change_s = 0;  // when
 };
@@ -58,16 +62,25 @@ struct TickReport {
   int64_t push_failures = 0;
 };
 
-// Runs one control cycle per tick(): read a snapshot from the channel, let the policy propose,
-// let the guards make it safe, push what changed, and remember why. Owned by the daemon (real
-// clock) or by a virtual-clock run; it never reads a clock itself.
+// Runs one control cycle per tick(): read a snapshot from the channel, judge every VM's
+// acknowledgements, let the policy propose (or an admin reclaim override it), let the guards
+// make it safe, push what changed, and remember why. Owned by the daemon (real clock) or by a
+// virtual-clock run; it never reads a clock itself.
 class Controller {
  public:
+  // An admin reclaim's freed memory stays set aside from growth this long after it succeeds.
+  static constexpr double kReclaimHoldS = 60;
+
   Controller(Channel& channel, std::unique_ptr<policy::Policy> policy, ControlSettings settings);
 
   TickReport tick();
   // Swaps in a new policy and settings; per-VM history is kept.
   void reconfigure(std::unique_ptr<policy::Policy> policy, ControlSettings settings);
+
+  // Starts an admin reclaim of `kib` over the VMs as of the last tick. The status says
+  // cannot-free at once when the floors forbid it; an error if one is already running.
+  Result<ReclaimStatus> startReclaim(int64_t kib);
+  std::optional<ReclaimStatus> reclaimStatus() const;
 
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
@@ -83,7 +96,8 @@ class Controller {
   }
   // The last targets pushed to a VM, oldest first; nullptr for an unknown VM.
   const std::deque<control::DecisionEntry>* decisions(const std::string& vm) const;
-  // Paused: ticks still read and report, but no target is pushed.
+  // Paused: ticks still read, judge and report, and stuck VMs are still retracted, but the
+  // policy's and reclaims' targets are not pushed.
   void setPaused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
   // Gives every managed VM its max back now (reason operator-restore); returns how many moved.
@@ -93,29 +107,33 @@ class Controller {
   // What the controller remembers about one VM between ticks.
   struct VmRecord {
     int64_t target_kib = 0;
-    bool pushed = false;
     std::string reason = "initial";
     double last_change_s = 0;
-    policy::AckState state = policy::AckState::kSettled;
+    AckVerdict verdict;
+    bool judged = false;                         // the tracker has given a verdict at least once
     std::deque<control::DecisionEntry> history;  // last kDecisionHistory pushes, oldest first
   };
 
   policy::VmLimits limitsFor(const VmSample& vm) const;
-  policy::AckState deriveState(const VmSample& vm, const VmRecord& record, bool excluded,
-                               double now_s) const;
-  // Re-derives a VM's state and logs a change.
-  void refreshState(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   void forgetGoneVms(const Snapshot& snap);
+  void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
+  bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
+            TickReport& report);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                    TickReport& report);
-  void rebuildStatus(const policy::PolicyInput& input);
+  int64_t reclaimEarmarkKib(double now_s) const;
+  void rebuildStatus();
 
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;
   ControlSettings settings_;
+  AckTracker tracker_;
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;
+  std::vector<policy::VmView> views_;  // this tick's views, pointing into snapshot_
+  std::optional<ReclaimRun> reclaim_;
+  uint64_t next_reclaim_id_ = 1;
   std::vector<VmStatus> status_;
   std::map<std::string, control::VmOverride> runtime_overrides_;
   bool paused_ = false;

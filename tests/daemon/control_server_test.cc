@@ -159,7 +159,11 @@ TEST_F(ControlServerTest, AnswersLineByLineAndReadsPeerCredentials) {
 TEST_F(ControlServerTest, AStaleSocketIsReplacedAndALiveOneRefused) {
   start(5);
   boost::asio::io_context other;
-  auto second = ControlServer::create(other, ControlServerOptions{.path = path}, nullptr);
+  auto second = ControlServer::create(
+      other,
+      ControlServerOptions{
+          .path = path, .group = std::nullopt, .admin_group = std::nullopt, .idle_timeout_s = 1},
+      nullptr);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message,
             "control socket " + path + ": another daemon is listening there");
