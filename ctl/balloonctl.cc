@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -38,7 +39,7 @@ constexpr int kExitNoAnswer = 6;   // connected, but no valid answer in time
 constexpr const char* kDefaultSocket = "/run/balloond/control.sock";
 
 std::string mib(int64_t kib) {
-  return std::to_string(kib / 1024);
+  return std::to_string((kib + 512) / 1024);  // nearest MiB
 }
 
 // --- Argument helpers: each subcommand turns its words into the request's arguments.
@@ -140,6 +141,22 @@ Result<json> pauseArgs(const Words& w) {
   return args;
 }
 
+Result<json> reclaimArgs(const Words& w) {
+  if (w.positional.size() != 1) {
+    return Error{"expected the MiB to free"};
+  }
+  for (const auto& [name, value] : w.options) {
+    if (name != "--wait" || value) {
+      return Error{"unknown option '" + name + "' (known: --wait)"};
+    }
+  }
+  auto n = parseInt("MIB", w.positional[0]);
+  if (!n) {
+    return n.error();
+  }
+  return json{{"mib", *n}};
+}
+
 // --- Human renderers.
 
 using Render = void (*)(const Response& r);
@@ -210,12 +227,12 @@ void printVm(const Response& r) {
     return;
   }
   std::string out = fmt::format(
-      "{}: {} (reason: {}, since {:.1f} s)\n"
+      "{}: {}{} (reason: {}, since {:.1f} s)\n"
       "  max {} MiB, target {} MiB, actual {} MiB, available {} MiB\n"
       "  floor {} MiB, ceiling {} MiB\n",
-      vm->name, vm->state, vm->reason, vm->last_change_s, mib(vm->max_kib), mib(vm->target_kib),
-      mib(vm->actual_kib), vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib),
-      mib(vm->ceiling_kib));
+      vm->name, vm->state, vm->state_reason.empty() ? "" : " [" + vm->state_reason + "]",
+      vm->reason, vm->last_change_s, mib(vm->max_kib), mib(vm->target_kib), mib(vm->actual_kib),
+      vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib), mib(vm->ceiling_kib));
   const auto& o = vm->runtime_override;
   if (!o.empty()) {
     out += "  runtime override (until cleared):";
@@ -232,6 +249,24 @@ void printVm(const Response& r) {
   for (const auto& d : vm->decisions) {
     out += fmt::format("    {:>9.1f} s  {:>6} -> {:>6} MiB  {}\n", d.time_s, mib(d.from_kib),
                        mib(d.to_kib), d.reason);
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+void printReclaim(const Response& r) {
+  auto info = balloond::control::reclaimInfoFromJson(r.arguments);
+  if (!info) {
+    std::printf("%s\n", r.text.c_str());
+    return;
+  }
+  std::string out =
+      fmt::format("reclaim {}: {} ({} of {} MiB freed)\n  {}\n", info->id, info->outcome,
+                  mib(info->freed_kib), mib(info->requested_kib), info->text);
+  for (const auto& [vm, kib] : info->plan_kib) {
+    out += fmt::format("  plan: {:<14} gives {:>6} MiB\n", vm, mib(kib));
+  }
+  for (const auto& vm : info->refused_by) {
+    out += fmt::format("  refused by: {}\n", vm);
   }
   std::fputs(out.c_str(), stdout);
 }
@@ -271,6 +306,10 @@ constexpr Subcommand kSubcommands[] = {
      pauseArgs, printText},
     {"daemon-resume", "", "resume changing targets", noArgs, printText},
     {"snapshot-get", "", "the last snapshot (offline-evaluation JSON)", noArgs, printPretty},
+    {"reclaim", "MIB [--wait]",
+     "free MIB of host memory now, within floors; --wait follows it to its outcome", reclaimArgs,
+     printReclaim},
+    {"reclaim-get", "", "where the last reclaim stands", noArgs, printReclaim},
 };
 
 void printHelp() {
@@ -330,12 +369,42 @@ int run(const Global& g, const Subcommand& s, json args) {
   }
   if (g.json) {
     std::fputs(balloond::control::encode(*r).c_str(), stdout);
-  } else if (r->result == ResultCode::kOk) {
+  } else if (r->result == ResultCode::kOk ||
+             (s.render == printReclaim && r->arguments.is_object())) {
     s.render(*r);
   } else {
     std::fprintf(stderr, "balloonctl: %s: %s\n", s.name, r->text.c_str());
   }
   return exitFor(r->result);
+}
+
+// reclaim --wait: start it, print the plan, then poll once a second until it has an outcome.
+int reclaimAndWait(const Global& g, const Subcommand& s, json args) {
+  const int started = run(g, s, std::move(args));
+  if (started != kExitOk) {
+    return started;
+  }
+  balloond::ctl::Client client(g.socket, g.timeout);
+  // ReclaimRun gives up after 60 s; allow some more for the last ticks.
+  for (int i = 0; i < 120; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = client.call(Request{.command = "reclaim-get", .arguments = json::object()});
+    if (!r) {
+      std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
+      return exitFor(client.lastError());
+    }
+    if (r->arguments.is_object() && r->arguments.value("outcome", "") == "in-progress") {
+      continue;
+    }
+    if (g.json) {
+      std::fputs(balloond::control::encode(*r).c_str(), stdout);
+    } else {
+      printReclaim(*r);
+    }
+    return exitFor(r->result);
+  }
+  std::fprintf(stderr, "balloonctl: reclaim: still in progress after 120 s\n");
+  return kExitNoAnswer;
 }
 
 int top(const Global& g, const Words& w) {
@@ -449,7 +518,10 @@ int main(int argc, char** argv) {
       if (!args) {
         return usage(std::string(s.name) + ": " + args.error().message);
       }
-      return run(g, s, std::move(*args));
+      const bool wait = std::any_of(w.options.begin(), w.options.end(),
+                                    [](const auto& o) { return o.first == "--wait"; });
+      return wait && rest[0] == "reclaim" ? reclaimAndWait(g, s, std::move(*args))
+                                          : run(g, s, std::move(*args));
     }
   }
   return usage("unknown subcommand '" + rest[0] + "'");

@@ -24,6 +24,28 @@ Response badArguments(const Error& e) {
   return control::error(e.message);
 }
 
+control::ReclaimInfo reclaimInfo(const ReclaimStatus& s) {
+  return control::ReclaimInfo{
+      .id = s.id,
+      .outcome = std::string(toString(s.outcome)),
+      .requested_kib = s.requested_kib,
+      .freed_kib = s.freed_kib,
+      .started_s = s.started_s,
+      .finished_s = s.finished_s >= 0 ? std::optional<double>(s.finished_s) : std::nullopt,
+      .plan_kib = s.plan_kib,
+      .refused_by = s.refused_by,
+      .text = s.text};
+}
+
+// success and in-progress are answers; cannot-free and refused are errors that carry the status.
+Response reclaimAnswer(const ReclaimStatus& s) {
+  const bool failed = s.outcome == ReclaimStatus::Outcome::kCannotFree ||
+                      s.outcome == ReclaimStatus::Outcome::kRefused;
+  return control::answer(failed ? ResultCode::kError : ResultCode::kOk,
+                         std::string(toString(s.outcome)) + ": " + s.text,
+                         control::toJson(reclaimInfo(s)));
+}
+
 }  // namespace
 
 // The command table: name, whether it changes anything, one line of help, handler.
@@ -46,6 +68,10 @@ const Dispatcher::Command Dispatcher::kCommands[] = {
     {"daemon-resume", true, "resume changing targets", &Dispatcher::daemonResume},
     {"snapshot-get", false, "the last snapshot, in the offline-evaluation format",
      &Dispatcher::snapshotGet},
+    {"reclaim", true, "free N MiB of host memory now, within floors: the plan and its outcome",
+     &Dispatcher::reclaim},
+    {"reclaim-get", false, "where the last reclaim stands: plan, freed, outcome, refusers",
+     &Dispatcher::reclaimGet},
 };
 
 Dispatcher::Dispatcher(DaemonControl& daemon) : daemon_(daemon) {}
@@ -111,6 +137,7 @@ control::VmInfo Dispatcher::vmInfo(const VmStatus& vm, bool detail, size_t decis
                        .ceiling_kib = vm.ceiling_kib,
                        .available_kib = vm.available_kib,
                        .state = std::string(policy::toString(vm.state)),
+                       .state_reason = vm.state_reason,
                        .reason = vm.reason,
                        .last_change_s = vm.last_change_s,
                        .runtime_override = {},
@@ -333,6 +360,37 @@ Response Dispatcher::snapshotGet(const Request& r) {
   }
   const Snapshot& snap = daemon_.controller().lastSnapshot();
   return control::ok("snapshot at " + std::to_string(snap.time_s) + " s", toJson(snap));
+}
+
+Response Dispatcher::reclaim(const Request& r) {
+  Arguments args(r.arguments, {"mib"});
+  if (auto s = args.check(); !s) {
+    return badArguments(s.error());
+  }
+  auto mib = args.integer("mib", 1, kMaxMibArgument);
+  if (!mib) {
+    return badArguments(mib.error());
+  }
+  Controller& c = daemon_.controller();
+  if (c.paused()) {
+    return control::error("the daemon is paused: daemon-resume first");
+  }
+  auto status = c.startReclaim(*mib * kKibPerMib);
+  if (!status) {
+    return control::error(status.error().message);
+  }
+  return reclaimAnswer(*status);
+}
+
+Response Dispatcher::reclaimGet(const Request& r) {
+  if (auto s = Arguments(r.arguments, {}).check(); !s) {
+    return badArguments(s.error());
+  }
+  auto status = daemon_.controller().reclaimStatus();
+  if (!status) {
+    return control::answer(ResultCode::kEmpty, "no reclaim has been requested");
+  }
+  return reclaimAnswer(*status);
 }
 
 json configToJson(const config::Config& c) {

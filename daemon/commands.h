@@ -66,6 +66,8 @@ class Dispatcher {
   control::Response daemonPause(const control::Request& r);
   control::Response daemonResume(const control::Request& r);
   control::Response snapshotGet(const control::Request& r);
+  control::Response reclaim(const control::Request& r);
+  control::Response reclaimGet(const control::Request& r);
 
   const VmStatus* findVm(const std::string& name) const;
   control::VmInfo vmInfo(const VmStatus& vm, bool detail, size_t decisions) const;

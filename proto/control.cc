@@ -202,6 +202,7 @@ json toJson(const VmInfo& vm) {
             {"floor_kib", vm.floor_kib},
             {"ceiling_kib", vm.ceiling_kib},
             {"state", vm.state},
+            {"state_reason", vm.state_reason},
             {"reason", vm.reason},
             {"last_change_s", vm.last_change_s},
             {"runtime_override", toJson(vm.runtime_override)}};
@@ -241,6 +242,19 @@ json toJson(const CommandInfo& c) {
   return {{"name", c.name}, {"mutating", c.mutating}, {"help", c.help}};
 }
 
+json toJson(const ReclaimInfo& r) {
+  json j = {{"id", r.id},
+            {"outcome", r.outcome},
+            {"requested_kib", r.requested_kib},
+            {"freed_kib", r.freed_kib},
+            {"started_s", r.started_s},
+            {"plan_kib", r.plan_kib},
+            {"refused_by", r.refused_by},
+            {"text", r.text}};
+  putOptional(j, "finished_s", r.finished_s);
+  return j;
+}
+
 Result<VmOverride> vmOverrideFromJson(const json& j) {
   return decode<VmOverride>("runtime_override", [&] {
     return VmOverride{.pin_kib = getOptional<int64_t>(j, "pin_kib"),
@@ -261,6 +275,7 @@ Result<VmInfo> vmInfoFromJson(const json& j) {
     v.ceiling_kib = j.at("ceiling_kib").get<int64_t>();
     v.available_kib = getOptional<int64_t>(j, "available_kib");
     v.state = j.at("state").get<std::string>();
+    v.state_reason = j.value("state_reason", "");
     v.reason = j.at("reason").get<std::string>();
     v.last_change_s = j.at("last_change_s").get<double>();
     if (j.contains("decisions")) {
@@ -322,6 +337,20 @@ Result<CommandInfo> commandInfoFromJson(const json& j) {
     return CommandInfo{.name = j.at("name").get<std::string>(),
                        .mutating = j.at("mutating").get<bool>(),
                        .help = j.at("help").get<std::string>()};
+  });
+}
+
+Result<ReclaimInfo> reclaimInfoFromJson(const json& j) {
+  return decode<ReclaimInfo>("reclaim", [&] {
+    return ReclaimInfo{.id = j.at("id").get<uint64_t>(),
+                       .outcome = j.at("outcome").get<std::string>(),
+                       .requested_kib = j.at("requested_kib").get<int64_t>(),
+                       .freed_kib = j.at("freed_kib").get<int64_t>(),
+                       .started_s = j.at("started_s").get<double>(),
+                       .finished_s = getOptional<double>(j, "finished_s"),
+                       .plan_kib = j.at("plan_kib").get<std::map<std::string, int64_t>>(),
+                       .refused_by = j.at("refused_by").get<std::vector<std::string>>(),
+                       .text = j.at("text").get<std::string>()};
   });
 }
 

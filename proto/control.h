@@ -102,7 +102,8 @@ struct VmInfo {
   int64_t ceiling_kib = 0;
   std::optional<int64_t> available_kib;
   std::string state;
-  std::string reason;
+  std::string state_reason;  // why it is in that state (empty when settled or converging)
+  std::string reason;        // why its target last changed
   double last_change_s = 0;
   VmOverride runtime_override;
   std::optional<GuestStats> stats;
@@ -127,6 +128,19 @@ struct DaemonInfo {
   std::map<std::string, int64_t> vms_by_state;
 };
 
+// An admin reclaim as reclaim and reclaim-get show it.
+struct ReclaimInfo {
+  uint64_t id = 0;
+  std::string outcome;  // in-progress, success, cannot-free or refused
+  int64_t requested_kib = 0;
+  int64_t freed_kib = 0;
+  double started_s = 0;
+  std::optional<double> finished_s;
+  std::map<std::string, int64_t> plan_kib;  // donor VM -> what it is asked to give
+  std::vector<std::string> refused_by;      // donors that did not cooperate
+  std::string text;
+};
+
 // One command as list-commands shows it.
 struct CommandInfo {
   std::string name;
@@ -139,10 +153,12 @@ nlohmann::json toJson(const DecisionEntry& d);
 nlohmann::json toJson(const VmInfo& vm);
 nlohmann::json toJson(const DaemonInfo& d);
 nlohmann::json toJson(const CommandInfo& c);
+nlohmann::json toJson(const ReclaimInfo& r);
 
 Result<VmOverride> vmOverrideFromJson(const nlohmann::json& j);
 Result<VmInfo> vmInfoFromJson(const nlohmann::json& j);
 Result<DaemonInfo> daemonInfoFromJson(const nlohmann::json& j);
 Result<CommandInfo> commandInfoFromJson(const nlohmann::json& j);
+Result<ReclaimInfo> reclaimInfoFromJson(const nlohmann::json& j);
 
 }  // namespace balloond::control

@@ -98,7 +98,20 @@ expect 1 "bad.yaml:[0-9]+:[0-9]+: tick_s: must be between 0.05 and 60, got 0" \
 expect 0 "reloaded .*balloond.yaml" config-reload
 wait_for "config-reloaded policy=margin"
 
+expect 3 "no reclaim has been requested" reclaim-get
+expect 1 "^reclaim 1: cannot-free \(0 of 100000 MiB freed\)" reclaim 100000
+expect 1 "floors leave only [0-9]+ MiB to give of the 100000 MiB asked" reclaim-get
+expect 2 "reclaim: expected the MiB to free" reclaim
+ctl reclaim 256 --wait
+[ "$rc" -eq 0 ] || fail "reclaim 256 --wait: exit $rc: $out"
+grep -qE "^reclaim 2: in-progress" <<<"$out" || fail "reclaim: no plan first: $out"
+grep -qE "^  plan: [a-z0-9]+ +gives +[0-9]+ MiB" <<<"$out" || fail "reclaim: no plan: $out"
+grep -qE "^reclaim 2: success \([0-9]+ of 256 MiB freed\)" <<<"$out" || fail "reclaim: $out"
+ok
+expect 0 '"outcome":"success"' --json reclaim-get
+
 expect 0 "^paused; [0-9]+ VMs given their max" daemon-pause --restore
+expect 1 "the daemon is paused: daemon-resume first" reclaim 64
 expect 0 "PAUSED" status-get
 expect 0 '"paused":true' --json status-get
 expect 0 "^running$" daemon-resume

@@ -99,9 +99,10 @@ TEST_F(CommandsTest, ListCommandsNamesEveryCommandAndWhetherItMutates) {
       EXPECT_FALSE(c.at("mutating").get<bool>());
     }
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"list-commands", "status-get", "vm-list", "vm-get",
-                                             "vm-set", "config-get", "config-test", "config-reload",
-                                             "daemon-pause", "daemon-resume", "snapshot-get"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"list-commands", "status-get", "vm-list", "vm-get", "vm-set",
+                                      "config-get", "config-test", "config-reload", "daemon-pause",
+                                      "daemon-resume", "snapshot-get", "reclaim", "reclaim-get"}));
 }
 
 TEST_F(CommandsTest, UnknownCommandsAndBadLinesGetTheirCodes) {
@@ -249,6 +250,40 @@ TEST_F(CommandsTest, ConfigTestAndReloadShareTheReloadPath) {
   EXPECT_EQ(daemon.reloads, (std::vector<std::pair<std::string, bool>>{
                                 {"other.yaml", false}, {"bad.yaml", false}, {"", true}}));
   EXPECT_EQ(call("config-reload", {{"path", "x"}}).result, ResultCode::kError);
+}
+
+TEST_F(CommandsTest, ReclaimStartsAPlanAndReclaimGetFollowsIt) {
+  EXPECT_EQ(call("reclaim-get").result, ResultCode::kEmpty);
+  EXPECT_EQ(call("reclaim", {{"mib", 64}}, kReader).result, ResultCode::kForbidden);
+  EXPECT_EQ(call("reclaim").text, "argument 'mib': missing");
+  EXPECT_EQ(call("reclaim", {{"mib", 0}}).result, ResultCode::kError);
+
+  auto r = call("reclaim", {{"mib", 256}});
+  ASSERT_EQ(r.result, ResultCode::kOk) << r.text;
+  auto info = control::reclaimInfoFromJson(r.arguments);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->outcome, "in-progress");
+  EXPECT_EQ(info->requested_kib, mibToKib(256));
+  int64_t planned = 0;
+  for (const auto& [vm, kib] : info->plan_kib) {
+    planned += kib;
+  }
+  EXPECT_EQ(planned, mibToKib(256));
+  EXPECT_EQ(call("reclaim", {{"mib", 1}}).text.find("is still in progress") != std::string::npos,
+            true);
+  EXPECT_EQ(call("reclaim-get", json::object(), kReader).result, ResultCode::kOk);
+
+  // More than every floor allows: cannot-free at once, as an error that carries the status.
+  FakeDaemon other;
+  other.tick();
+  Dispatcher d2(other);
+  auto big = d2.handle(Request{.command = "reclaim", .arguments = {{"mib", 100000}}}, kAdmin);
+  EXPECT_EQ(big.result, ResultCode::kError);
+  EXPECT_EQ(big.arguments.at("outcome"), "cannot-free");
+
+  other.controller().setPaused(true);
+  EXPECT_EQ(d2.handle(Request{.command = "reclaim", .arguments = {{"mib", 1}}}, kAdmin).text,
+            "the daemon is paused: daemon-resume first");
 }
 
 TEST_F(CommandsTest, ConfigGetAndSnapshotGetUseTheCodecs) {

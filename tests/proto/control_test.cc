@@ -86,7 +86,8 @@ VmInfo sampleVm() {
   vm.floor_kib = 1 << 20;
   vm.ceiling_kib = 4 << 20;
   vm.available_kib = 500000;
-  vm.state = "settled";
+  vm.state = "stuck";
+  vm.state_reason = "no progress for 10 s";
   vm.reason = "available-above-margin";
   vm.last_change_s = 12.5;
   vm.runtime_override = {.pin_kib = 3 << 20, .floor_kib = {}, .ceiling_kib = {}, .excluded = false};
@@ -134,6 +135,23 @@ TEST(ControlTest, DaemonInfoRoundTrips) {
   auto out = daemonInfoFromJson(toJson(in));
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(toJson(*out), toJson(in));
+}
+
+TEST(ControlTest, ReclaimInfoRoundTrips) {
+  ReclaimInfo in{.id = 3,
+                 .outcome = "refused",
+                 .requested_kib = 1 << 20,
+                 .freed_kib = 1 << 19,
+                 .started_s = 5,
+                 .finished_s = 65,
+                 .plan_kib = {{"a", 1 << 19}, {"b", 1 << 19}},
+                 .refused_by = {"b"},
+                 .text = "b did not give"};
+  auto out = reclaimInfoFromJson(toJson(in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(toJson(*out), toJson(in));
+  in.finished_s.reset();
+  EXPECT_FALSE(toJson(in).contains("finished_s"));
 }
 
 TEST(ControlTest, DecodingErrorsNameTheMessage) {
