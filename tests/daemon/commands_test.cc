@@ -290,6 +290,7 @@ TEST_F(CommandsTest, ConfigGetAndSnapshotGetUseTheCodecs) {
   auto c = call("config-get");
   EXPECT_EQ(c.arguments.at("policy").at("name"), "margin");
   EXPECT_EQ(c.arguments.at("guards").at("inflate_step_mib"), 128);
+  EXPECT_EQ(c.arguments.at("acks").at("stuck_after_s"), 5);
   EXPECT_EQ(c.arguments.at("control").at("socket"), "/run/balloond/control.sock");
   auto s = call("snapshot-get");
   auto snap = snapshotFromJson(s.arguments);
