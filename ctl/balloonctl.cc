@@ -162,11 +162,11 @@ Result<json> reclaimArgs(const Words& w) {
 using Render = void (*)(const Response& r);
 
 void printText(const Response& r) {
-  std::printf("%s\n", r.text.c_str());
+  (void)std::printf("%s\n", r.text.c_str());
 }
 
 void printPretty(const Response& r) {
-  std::printf("%s\n", r.arguments.dump(2).c_str());
+  (void)std::printf("%s\n", r.arguments.dump(2).c_str());
 }
 
 std::string vmTable(const json& vms) {
@@ -189,7 +189,7 @@ std::string vmTable(const json& vms) {
 }
 
 void printVmList(const Response& r) {
-  std::fputs(vmTable(r.arguments.value("vms", json::array())).c_str(), stdout);
+  (void)std::fputs(vmTable(r.arguments.value("vms", json::array())).c_str(), stdout);
 }
 
 std::string statusText(const json& j) {
@@ -217,13 +217,13 @@ std::string statusText(const json& j) {
 }
 
 void printStatus(const Response& r) {
-  std::fputs(statusText(r.arguments).c_str(), stdout);
+  (void)std::fputs(statusText(r.arguments).c_str(), stdout);
 }
 
 void printVm(const Response& r) {
   auto vm = balloond::control::vmInfoFromJson(r.arguments);
   if (!vm) {
-    std::printf("%s\n", vm.error().message.c_str());
+    (void)std::printf("%s\n", vm.error().message.c_str());
     return;
   }
   std::string out = fmt::format(
@@ -250,13 +250,13 @@ void printVm(const Response& r) {
     out += fmt::format("    {:>9.1f} s  {:>6} -> {:>6} MiB  {}\n", d.time_s, mib(d.from_kib),
                        mib(d.to_kib), d.reason);
   }
-  std::fputs(out.c_str(), stdout);
+  (void)std::fputs(out.c_str(), stdout);
 }
 
 void printReclaim(const Response& r) {
   auto info = balloond::control::reclaimInfoFromJson(r.arguments);
   if (!info) {
-    std::printf("%s\n", r.text.c_str());
+    (void)std::printf("%s\n", r.text.c_str());
     return;
   }
   std::string out =
@@ -268,15 +268,15 @@ void printReclaim(const Response& r) {
   for (const auto& vm : info->refused_by) {
     out += fmt::format("  refused by: {}\n", vm);
   }
-  std::fputs(out.c_str(), stdout);
+  (void)std::fputs(out.c_str(), stdout);
 }
 
 void printCommands(const Response& r) {
   for (const auto& j : r.arguments.value("commands", json::array())) {
     auto c = balloond::control::commandInfoFromJson(j);
     if (c) {
-      std::printf("%-16s %-9s %s\n", c->name.c_str(), c->mutating ? "mutating" : "read-only",
-                  c->help.c_str());
+      (void)std::printf("%-16s %-9s %s\n", c->name.c_str(), c->mutating ? "mutating" : "read-only",
+                        c->help.c_str());
     }
   }
 }
@@ -313,14 +313,14 @@ constexpr Subcommand kSubcommands[] = {
 };
 
 void printHelp() {
-  std::printf(
+  (void)std::printf(
       "usage: balloonctl [--socket PATH] [--json] [--timeout SECONDS] SUBCOMMAND [ARGS]\n\n"
       "Talks to balloond over its control socket (default %s).\n\nsubcommands:\n",
       kDefaultSocket);
   for (const auto& s : kSubcommands) {
-    std::printf("  %s%s%s\n      %s\n", s.name, *s.usage != '\0' ? " " : "", s.usage, s.help);
+    (void)std::printf("  %s%s%s\n      %s\n", s.name, *s.usage != '\0' ? " " : "", s.usage, s.help);
   }
-  std::printf(
+  (void)std::printf(
       "  %s %s\n      %s\n  help\n      this text\n\n"
       "exit status: 0 ok; 1 the daemon answered with an error; 2 bad command line;\n"
       "3 empty or not found; 4 forbidden (not root or the admin group, or no access to the\n"
@@ -355,7 +355,7 @@ struct Global {
 };
 
 int usage(const std::string& message) {
-  std::fprintf(stderr, "balloonctl: %s (see balloonctl help)\n", message.c_str());
+  (void)std::fprintf(stderr, "balloonctl: %s (see balloonctl help)\n", message.c_str());
   return kExitUsage;
 }
 
@@ -364,16 +364,16 @@ int run(const Global& g, const Subcommand& s, json args) {
   balloond::ctl::Client client(g.socket, g.timeout);
   auto r = client.call(Request{.command = s.name, .arguments = std::move(args)});
   if (!r) {
-    std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
+    (void)std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
     return exitFor(client.lastError());
   }
   if (g.json) {
-    std::fputs(balloond::control::encode(*r).c_str(), stdout);
+    (void)std::fputs(balloond::control::encode(*r).c_str(), stdout);
   } else if (r->result == ResultCode::kOk ||
              (s.render == printReclaim && r->arguments.is_object())) {
     s.render(*r);
   } else {
-    std::fprintf(stderr, "balloonctl: %s: %s\n", s.name, r->text.c_str());
+    (void)std::fprintf(stderr, "balloonctl: %s: %s\n", s.name, r->text.c_str());
   }
   return exitFor(r->result);
 }
@@ -390,20 +390,20 @@ int reclaimAndWait(const Global& g, const Subcommand& s, json args) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     auto r = client.call(Request{.command = "reclaim-get", .arguments = json::object()});
     if (!r) {
-      std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
+      (void)std::fprintf(stderr, "balloonctl: %s\n", r.error().message.c_str());
       return exitFor(client.lastError());
     }
     if (r->arguments.is_object() && r->arguments.value("outcome", "") == "in-progress") {
       continue;
     }
     if (g.json) {
-      std::fputs(balloond::control::encode(*r).c_str(), stdout);
+      (void)std::fputs(balloond::control::encode(*r).c_str(), stdout);
     } else {
       printReclaim(*r);
     }
     return exitFor(r->result);
   }
-  std::fprintf(stderr, "balloonctl: reclaim: still in progress after 120 s\n");
+  (void)std::fprintf(stderr, "balloonctl: reclaim: still in progress after 120 s\n");
   return kExitNoAnswer;
 }
 
@@ -427,11 +427,12 @@ int top(const Global& g, const Words& w) {
     auto vms =
         status ? client.call(Request{.command = "vm-list", .arguments = json::object()}) : status;
     if (!status || !vms) {
-      std::fprintf(stderr, "balloonctl: %s\n", (!status ? status : vms).error().message.c_str());
+      (void)std::fprintf(stderr, "balloonctl: %s\n",
+                         (!status ? status : vms).error().message.c_str());
       return exitFor(client.lastError());
     }
     if (status->result != ResultCode::kOk) {
-      std::fprintf(stderr, "balloonctl: status-get: %s\n", status->text.c_str());
+      (void)std::fprintf(stderr, "balloonctl: status-get: %s\n", status->text.c_str());
       return exitFor(status->result);
     }
     std::string out = tty ? "\033[H\033[2J" : "";
@@ -443,8 +444,8 @@ int top(const Global& g, const Words& w) {
       out += statusText(status->arguments) + "\n" +
              vmTable(vms->arguments.value("vms", json::array())) + "\n";
     }
-    std::fputs(out.c_str(), stdout);
-    std::fflush(stdout);
+    (void)std::fputs(out.c_str(), stdout);
+    (void)std::fflush(stdout);
     if (count && i + 1 >= *count) {
       break;
     }
@@ -456,12 +457,17 @@ int top(const Global& g, const Words& w) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int balloonctl(int argc, char** argv) {
   Global g;
   std::vector<std::string> rest;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (!rest.empty()) {
+    const bool global_option = rest.empty() && a.starts_with("-");
+    if (!global_option) {
+      if (rest.empty() && a == "help") {
+        printHelp();
+        return kExitOk;
+      }
       rest.emplace_back(a);
     } else if (a == "--json") {
       g.json = true;
@@ -480,13 +486,11 @@ int main(int argc, char** argv) {
         }
         g.timeout = std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
       }
-    } else if (a == "help" || a == "--help" || a == "-h") {
+    } else if (a == "--help" || a == "-h") {
       printHelp();
       return kExitOk;
-    } else if (a.starts_with("-")) {
-      return usage("unknown option '" + std::string(a) + "'");
     } else {
-      rest.emplace_back(a);
+      return usage("unknown option '" + std::string(a) + "'");
     }
   }
   if (rest.empty()) {
@@ -525,4 +529,13 @@ int main(int argc, char** argv) {
     }
   }
   return usage("unknown subcommand '" + rest[0] + "'");
+}
+
+int main(int argc, char** argv) {
+  try {
+    return balloonctl(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "balloonctl: %s\n", e.what());
+    return kExitError;
+  }
 }

@@ -65,7 +65,8 @@ Result<control::Response> Client::call(const control::Request& request) {
                                         std::to_string(timeout_.count()) + " ms" +
                                         (io_ec && *io_ec ? " (" + io_ec->message() + ")" : ""));
   }
-  auto response = control::parseResponse(std::string_view(in).substr(0, newline));
+  const std::string_view view = in;
+  auto response = control::parseResponse(view.substr(0, newline));
   if (!response) {
     return fail(Failure::kNoAnswer, path_ + ": " + response.error().message);
   }

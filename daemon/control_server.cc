@@ -13,8 +13,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <vector>
 
 #include "proto/control.h"
@@ -27,7 +27,7 @@ using Socket = asio::local::stream_protocol::socket;
 namespace {
 
 std::string errnoText(int err) {
-  return std::strerror(err);
+  return std::generic_category().message(err);
 }
 
 // One client: read a line, answer it, repeat; an idle timer closes it with an error.
@@ -209,10 +209,10 @@ bool isAdmin(uid_t uid, gid_t gid, std::optional<gid_t> admin_group) {
 }
 
 ControlServer::ControlServer(asio::io_context& io, ControlServerOptions options, Handler handler)
-    : io_(io),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       handler_(std::make_shared<Handler>(std::move(handler))),
-      acceptor_(io) {}
+      acceptor_(io),
+      retry_(io) {}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::create(asio::io_context& io,
                                                              ControlServerOptions options,
@@ -252,7 +252,12 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(asio::io_context& i
 }
 
 ControlServer::~ControlServer() {
-  close();
+  try {
+    close();
+  } catch (const std::exception& e) {
+    // A destructor must not throw; closing a socket that is going away cannot fail usefully.
+    (void)e;
+  }
 }
 
 void ControlServer::close() {
@@ -262,6 +267,7 @@ void ControlServer::close() {
   *closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  retry_.cancel();
   unlink(options_.path.c_str());
 }
 
@@ -284,10 +290,17 @@ void ControlServer::accept() {
           const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
               std::chrono::duration<double>(options_.idle_timeout_s));
           std::make_shared<Session>(std::move(socket), peer, handler_, idle, open_)->start();
-        } else {
-          spdlog::warn("control-accept-failed error=\"{}\"", ec.message());
+          accept();
+          return;
         }
-        accept();
+        // Out of descriptors or similar: back off instead of spinning on the loop.
+        spdlog::warn("control-accept-failed error=\"{}\"", ec.message());
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this, closed](const boost::system::error_code& wait_ec) {
+          if (!wait_ec && !*closed) {
+            accept();
+          }
+        });
       });
 }
 

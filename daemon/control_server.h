@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,10 +49,10 @@ class ControlServer {
   ControlServer(boost::asio::io_context& io, ControlServerOptions options, Handler handler);
   void accept();
 
-  boost::asio::io_context& io_;
   ControlServerOptions options_;
   std::shared_ptr<Handler> handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after a failed accept (e.g. out of descriptors)
   std::shared_ptr<int64_t> open_ = std::make_shared<int64_t>(0);
   std::shared_ptr<bool> closed_ = std::make_shared<bool>(false);
 };

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdint>
 #include <istream>
 
 namespace balloond {
@@ -88,7 +89,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 }  // namespace
 
 MetricsServer::MetricsServer(asio::io_context& io, Render render)
-    : acceptor_(io), render_(std::make_shared<Render>(std::move(render))) {}
+    : acceptor_(io), retry_(io), render_(std::make_shared<Render>(std::move(render))) {}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::create(asio::io_context& io,
                                                              const std::string& listen,
@@ -106,7 +107,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::create(asio::io_context& i
   if (ec) {
     return Error{"metrics.listen '" + listen + "': " + ec.message()};
   }
-  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+  const auto port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
   std::unique_ptr<MetricsServer> server(new MetricsServer(io, std::move(render)));
   const tcp::endpoint endpoint(address, port);
   auto& a = server->acceptor_;
@@ -132,8 +133,16 @@ void MetricsServer::accept() {
     }
     if (!ec) {
       std::make_shared<Exchange>(std::move(socket), render_)->start();
+      accept();
+      return;
     }
-    accept();
+    spdlog::warn("metrics-accept-failed error=\"{}\"", ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([this](const boost::system::error_code& wait_ec) {
+      if (!wait_ec) {
+        accept();
+      }
+    });
   });
 }
 

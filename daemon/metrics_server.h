@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,13 +22,14 @@ class MetricsServer {
   // `listen` is "ADDRESS:PORT" (IPv6 in brackets); port 0 picks a free one (see port()).
   static Result<std::unique_ptr<MetricsServer>> create(boost::asio::io_context& io,
                                                        const std::string& listen, Render render);
-  [[nodiscard]] unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
  private:
   MetricsServer(boost::asio::io_context& io, Render render);
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after a failed accept (e.g. out of descriptors)
   std::shared_ptr<Render> render_;
 };
 

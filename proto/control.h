@@ -27,7 +27,7 @@ enum class ResultCode : int {
 };
 
 // The most bytes one request line may hold, newline included.
-constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;
 
 // {"command": NAME, "arguments": {...}}
 struct Request {
