@@ -109,11 +109,12 @@ void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, doub
 }
 
 bool Controller::push(const std::string& vm, int64_t target_kib, const std::string& reason,
-                      double now_s, TickReport& report) {
+                      double now_s, TickReport& report, bool retraction) {
   VmRecord& record = records_.at(vm);
   auto status = channel_.push(vm, target_kib);
   if (!status) {
     ++report.push_failures;
+    report.failed_pushes.push_back(vm);
     spdlog::warn("push-failed vm={} to_mib={} error=\"{}\"", vm, target_kib / kKibPerMib,
                  status.error().message);
     return false;
@@ -122,7 +123,9 @@ bool Controller::push(const std::string& vm, int64_t target_kib, const std::stri
                record.target_kib / kKibPerMib, target_kib / kKibPerMib, reason);
   report.changes.push_back({vm, record.target_kib, target_kib, reason});
   policy::VmPolicyState& ps = policy_state_.vms[vm];
-  (target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
+  if (!retraction) {  // taking back a request the guest could not meet gives it nothing
+    (target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
+  }
   ps.last_target_kib = target_kib;
   ps.last_reason = reason;
   record.target_kib = target_kib;
@@ -158,7 +161,7 @@ TickReport Controller::tick() {
     judge(vm, record, limits.excluded, now);
     if (record.verdict.retract && record.target_kib != vm.actual_kib) {
       push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
-           now, report);
+           now, report, true);
     }
     const auto state = record.verdict.state;
     views_.push_back(policy::VmView{
@@ -256,6 +259,7 @@ void Controller::rebuildStatus() {
         .actual_kib = vm.actual_kib,
         .target_kib = record.target_kib,
         .floor_kib = view.limits.floor_kib,
+        .effective_floor_kib = policy::effectiveFloorKib(view, settings_.guards),
         .ceiling_kib = view.limits.ceiling_kib,
         .available_kib = vm.guest.available_kib,
         .state = record.verdict.state,

@@ -35,7 +35,8 @@ struct VmStatus {
   int64_t max_kib = 0;
   int64_t actual_kib = 0;
   int64_t target_kib = 0;
-  int64_t floor_kib = 0;
+  int64_t floor_kib = 0;            // configured
+  int64_t effective_floor_kib = 0;  // the configured floor, or what the guest needs if more
   int64_t ceiling_kib = 0;
   std::optional<int64_t> available_kib;
   policy::AckState state = policy::AckState::kSettled;
@@ -58,6 +59,7 @@ struct TickReport {
   std::optional<std::string> error;  // the channel could not be read: nothing else happened
   std::vector<TargetChange> changes;
   int64_t push_failures = 0;
+  std::vector<std::string> failed_pushes;  // the VMs whose push failed
 };
 
 // Runs one control cycle per tick(): read a snapshot from the channel, judge every VM's
@@ -98,7 +100,7 @@ class Controller {
   void forgetGoneVms(const Snapshot& snap);
   void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
-            TickReport& report);
+            TickReport& report, bool retraction = false);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                    TickReport& report);
   int64_t reclaimEarmarkKib(double now_s) const;

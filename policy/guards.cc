@@ -56,11 +56,13 @@ Shaped guardOne(const VmView& vm, const Decision& d, const Guards& g, const Poli
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
   }
-  out.set(std::max(out.target_kib, effectiveFloorKib(vm, g)), "floor");
+  // A guest stuck growing cannot take what it needs: only the configured floor still binds.
+  const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
+                                        : effectiveFloorKib(vm, g);
+  out.set(std::max(out.target_kib, floor), "floor");
   out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
-  const bool in_bounds =
-      vm.target_kib >= effectiveFloorKib(vm, g) && vm.target_kib <= vm.limits.ceiling_kib;
+  const bool in_bounds = vm.target_kib >= floor && vm.target_kib <= vm.limits.ceiling_kib;
   if (small && in_bounds) {
     out.target_kib = vm.target_kib;  // hysteresis: not worth a push; the reason stays for the view
   }
