@@ -17,6 +17,14 @@ int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
   return std::min(floor, vm.limits.ceiling_kib);
 }
 
+int64_t inflateStepKib(const VmView& vm, const Guards& guards, bool emergency) {
+  const auto relative = static_cast<int64_t>(guards.inflate_step_fraction *
+                                             static_cast<double>(vm.sample->actual_kib));
+  const int64_t step = std::min(guards.inflate_step_kib, relative);
+  return emergency ? static_cast<int64_t>(guards.emergency_step_factor * static_cast<double>(step))
+                   : step;
+}
+
 namespace {
 
 // A target and the trail of what shaped it.
@@ -40,11 +48,14 @@ Shaped guardOne(const VmView& vm, const Decision& d, const Guards& g, const Poli
     if (!vm.stats_fresh) {
       out.set(actual, "stale-stats");
     }
+    if (!canShrink(vm.ack)) {
+      out.set(actual, "not-following");
+    }
     auto it = state.vms.find(vm.sample->name);
     if (it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s) {
       out.set(std::max(out.target_kib, std::min(vm.target_kib, actual)), "grow-holdoff");
     }
-    out.set(std::max(out.target_kib, actual - g.inflate_step_kib), "inflate-step");
+    out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
   }
@@ -66,6 +77,45 @@ double urgency(const VmView& vm) {
     return 1.0;
   }
   return static_cast<double>(*s.guest.available_kib) / static_cast<double>(s.actual_kib);
+}
+
+// Host available under the reserve: take the shortfall back with emergency-sized steps, from the
+// least pressured VMs first (highest available fraction), never below a floor, never from a VM
+// that cannot shrink now (stale stats, stuck, within its grow hold-off).
+void applyEmergency(const PolicyInput& input, std::vector<const VmView*> order,
+                    std::map<std::string, Shaped>& shaped, const Guards& g,
+                    const PolicyState& state) {
+  if (input.host.available_kib >= g.host_reserve_kib) {
+    return;
+  }
+  int64_t remaining = g.host_reserve_kib - input.host.available_kib;
+  for (const VmView* vm : order) {  // what targets already take back counts
+    remaining -=
+        std::max<int64_t>(0, vm->sample->actual_kib - shaped.at(vm->sample->name).target_kib);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const VmView* a, const VmView* b) { return urgency(*a) > urgency(*b); });
+  for (const VmView* vm : order) {
+    if (remaining <= 0) {
+      return;
+    }
+    auto it = state.vms.find(vm->sample->name);
+    const bool held =
+        it != state.vms.end() && input.now_s - it->second.last_grow_s < g.grow_holdoff_s;
+    if (!vm->stats_fresh || !canShrink(vm->ack) || held) {
+      continue;
+    }
+    Shaped& s = shaped.at(vm->sample->name);
+    const int64_t actual = vm->sample->actual_kib;
+    const int64_t lowest =
+        std::max(effectiveFloorKib(*vm, g), actual - inflateStepKib(*vm, g, true));
+    const int64_t from = std::min(s.target_kib, actual);
+    const int64_t take = std::min(remaining, from - lowest);
+    if (take > 0) {
+      s.set(from - take, "host-emergency");
+      remaining -= take;
+    }
+  }
 }
 
 // Growth comes only out of host memory above the reserve, most pressured VMs first.
@@ -112,6 +162,7 @@ std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<De
                                              state, input.now_s));
     managed.push_back(&vm);
   }
+  applyEmergency(input, managed, shaped, guards, state);
   applyHostReserve(input, managed, shaped, guards);
 
   std::vector<Decision> out;
