@@ -14,7 +14,11 @@ std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicySta
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
     VmPolicyState& h = state.vms[s.name];
-    observeCounters(h, s);
+    const double dt = observeCounters(h, s);
+    if (dt > 0) {
+      h.refault_avg_kib_s +=
+          (1 - std::exp(-dt / p_.window_s)) * (refaultKibPerS(h) - h.refault_avg_kib_s);
+    }
     const auto available = availableKib(s);
     if (!available) {
       out.push_back({s.name, vm.target_kib, "no-stats"});
@@ -29,13 +33,17 @@ std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicySta
     const double pressure = refaultKibPerS(h);
     const auto avail = static_cast<double>(*available);
     if (avail < cushion) {
-      out.push_back({s.name, std::llround(actual + cushion - avail), "available-low"});
+      const double refill = std::max(cushion, p_.refill_available * static_cast<double>(s.max_kib));
+      out.push_back({s.name, std::llround(actual + refill - avail), "available-low"});
     } else if (pressure > p_.target_kib_s) {
       const double over = p_.target_kib_s > 0 ? pressure / p_.target_kib_s - 1 : 1e9;
       const double grow = actual * std::min(p_.backoff_gain * over, p_.max_backoff);
       out.push_back({s.name, std::llround(actual + grow), "backoff"});
+    } else if (h.refault_avg_kib_s >= p_.target_kib_s && p_.target_kib_s > 0) {
+      out.push_back({s.name, vm.target_kib, "settling"});
     } else {
-      const double under = p_.target_kib_s > 0 ? 1 - pressure / p_.target_kib_s : 0;
+      const double calm = std::max(pressure, h.refault_avg_kib_s);
+      const double under = p_.target_kib_s > 0 ? 1 - calm / p_.target_kib_s : 0;
       const double probe = std::min(actual * p_.probe_gain * under, avail - cushion);
       out.push_back({s.name, std::llround(actual - probe), probe > 0 ? "probe" : "at-target"});
     }
@@ -59,6 +67,10 @@ BALLOOND_REGISTER_POLICY(
                 {"max_backoff", 0.5, 0, 4, "most given back per tick, as a fraction of actual"},
                 {"min_available", 0.05, 0, 0.9,
                  "available memory a probe always leaves, as a fraction of max"},
+                {"refill_available", 0.10, 0, 0.9,
+                 "under min_available, grow until this much is available (fraction of max)"},
+                {"window_s", 10, 0.1, 3600,
+                 "time constant (s) of the average refault rate that gates probing"},
             },
         .make = [](const ParamValues& p) -> std::unique_ptr<Policy> {
           return std::make_unique<PressurePolicy>(PressurePolicy::Params{
@@ -67,6 +79,8 @@ BALLOOND_REGISTER_POLICY(
               .backoff_gain = p.at("backoff_gain"),
               .max_backoff = p.at("max_backoff"),
               .min_available = p.at("min_available"),
+              .refill_available = p.at("refill_available"),
+              .window_s = p.at("window_s"),
           });
         },
     }));

@@ -179,6 +179,7 @@ Result<VmHistory> readHistory(const json& j, const std::string& path) {
   r.integer("swap_in_kib", h.swap_in_kib);
   r.number("major_faults_per_s", h.major_faults_per_s);
   r.number("swap_in_kib_per_s", h.swap_in_kib_per_s);
+  r.number("refault_avg_kib_s", h.refault_avg_kib_s);
   r.number("active_fast", h.active_fast);
   r.number("active_slow", h.active_slow);
   r.kibs("actual_window_kib", h.actual_window_kib);
@@ -308,6 +309,7 @@ json toJson(const VmHistory& h) {
           {"swap_in_kib", h.swap_in_kib},
           {"major_faults_per_s", h.major_faults_per_s},
           {"swap_in_kib_per_s", h.swap_in_kib_per_s},
+          {"refault_avg_kib_s", h.refault_avg_kib_s},
           {"active_fast", h.active_fast},
           {"active_slow", h.active_slow},
           {"actual_window_kib", h.actual_window_kib},

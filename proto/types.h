@@ -73,6 +73,7 @@ struct VmHistory {
   int64_t swap_in_kib = 0;
   double major_faults_per_s = 0;
   double swap_in_kib_per_s = 0;
+  double refault_avg_kib_s = 0;  // `pressure`: the refault rate, averaged like PSI's avg10
 
   // `share`: the guest's active fraction, as a fast and a slow moving average (ESX takes the
   // max of the two); negative = no estimate yet.
