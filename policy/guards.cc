@@ -118,12 +118,15 @@ void applyEmergency(const PolicyInput& input, std::vector<const VmView*> order,
   }
 }
 
-// Growth comes only out of host memory above the reserve, most pressured VMs first.
+// Growth comes only out of host memory above the reserve, most pressured VMs first. Growth up to
+// a VM's need-based floor (what it uses plus the margin) may also take the reserve, but never
+// more than the host has; a configured floor always wins.
 void applyHostReserve(const PolicyInput& input, std::vector<const VmView*>& order,
                       std::map<std::string, Shaped>& shaped, const Guards& g) {
   std::stable_sort(order.begin(), order.end(),
                    [](const VmView* a, const VmView* b) { return urgency(*a) < urgency(*b); });
   int64_t budget = std::max<int64_t>(0, input.host.available_kib - g.host_reserve_kib);
+  int64_t spare = std::max<int64_t>(0, input.host.available_kib);
   for (const VmView* vm : order) {
     Shaped& s = shaped.at(vm->sample->name);
     const int64_t actual = vm->sample->actual_kib;
@@ -133,11 +136,14 @@ void applyHostReserve(const PolicyInput& input, std::vector<const VmView*>& orde
     }
     const int64_t granted = std::min(growth, budget);
     budget -= granted;
+    spare -= granted;
     if (granted < growth) {
-      // Never below where it stands or its floor: the floor wins over the reserve.
-      s.set(
-          std::max({actual + granted, std::min(vm->target_kib, actual), effectiveFloorKib(*vm, g)}),
-          "host-reserve");
+      const int64_t need = std::min(growth, effectiveFloorKib(*vm, g) - actual);
+      const int64_t extra = std::clamp<int64_t>(need - granted, 0, std::max<int64_t>(0, spare));
+      spare -= extra;
+      s.set(std::max({actual + granted + extra, std::min(vm->target_kib, actual),
+                      std::min(vm->limits.floor_kib, vm->limits.ceiling_kib)}),
+            "host-reserve");
     }
   }
 }

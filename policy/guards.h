@@ -23,12 +23,14 @@ struct Guards {
 // step limits (absolute and relative), no shrinking on stale stats, of a stuck or uncooperative
 // guest, or right after a grow, hysteresis, the host reserve emergency (host available under the
 // reserve: reclaim with larger steps, least pressured VMs first) and the host reserve for growth
-// (most pressured VMs first). Returns one final decision per managed VM in `input.vms`, whose
+// (most pressured VMs first; growth to a need-based floor may use the reserve, never more memory
+// than the host has). Returns one final decision per managed VM in `input.vms`, whose
 // reason names the policy rule and any guard that changed it.
 std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<Decision>& proposed,
                                   const Guards& guards, const PolicyState& state);
 
-// The lowest target a VM may be given now: its floor, or what its guest needs plus a margin.
+// The lowest target a VM may be given now: its floor, or what its guest uses plus a margin (at
+// most its actual size: a guest short of memory is not shrunk, but the floor does not grow it).
 int64_t effectiveFloorKib(const VmView& vm, const Guards& guards);
 
 // The most a VM may shrink this tick: the absolute and the relative limit, times
