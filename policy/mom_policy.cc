@@ -10,18 +10,21 @@ namespace balloond::policy {
 
 namespace {
 
-template <typename T>
-void pushWindow(std::deque<T>& window, T value, int size) {
+// Appends a sample and drops the oldest beyond `size` (windows are short: erasing is cheap).
+template <typename Window, typename T>
+void pushWindow(Window& window, T value, int size) {
   window.push_back(value);
-  while (window.size() > static_cast<size_t>(size)) {
-    window.pop_front();
+  if (window.size() > static_cast<size_t>(size)) {
+    window.erase(window.begin(),
+                 window.begin() + static_cast<std::ptrdiff_t>(window.size() - size));
   }
 }
 
-template <typename T>
-double average(const std::deque<T>& window) {
+template <typename Window>
+double average(const Window& window) {
   return window.empty() ? 0.0
-                        : static_cast<double>(std::accumulate(window.begin(), window.end(), T{})) /
+                        : static_cast<double>(std::accumulate(window.begin(), window.end(),
+                                                              typename Window::value_type{})) /
                               static_cast<double>(window.size());
 }
 

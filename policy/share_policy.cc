@@ -31,13 +31,19 @@ std::vector<double> shareAllocation(const std::vector<ShareClaim>& claims, doubl
     }
     return sum;
   };
-  // The total grows with x; find where it meets memory_kib. Both ends stay within the bounds.
+  // The total grows with x; find where it meets memory_kib, starting from the even split and
+  // stopping when the total is within about 1 KiB per VM.
+  double shares = 0;
+  for (const auto& c : claims) {
+    shares += c.shares;
+  }
   double lo = 0;
-  double hi = 1;
+  double hi = shares > 0 ? std::max(1.0, memory_kib / shares) : 1;
   while (total(hi) < memory_kib && hi < 1e30) {
+    lo = hi;
     hi *= 2;
   }
-  for (int i = 0; i < 64 && hi - lo > 1e-9 * hi; ++i) {
+  for (int i = 0; i < 64 && (hi - lo) * shares > static_cast<double>(claims.size()); ++i) {
     const double mid = (lo + hi) / 2;
     (total(mid) < memory_kib ? lo : hi) = mid;
   }

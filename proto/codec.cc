@@ -136,7 +136,7 @@ class HistoryReader {
       out = j_.at(key).get<std::string>();
     }
   }
-  void kibs(const char* key, std::deque<int64_t>& out) {
+  void kibs(const char* key, std::vector<int64_t>& out) {
     if (!ok() || !j_.contains(key)) {
       return;
     }

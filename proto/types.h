@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace balloond {
@@ -80,17 +81,18 @@ struct VmHistory {
   double active_fast = -1;
   double active_slow = -1;
 
-  // `mom`: the last samples of balloon_cur (actual) and mem_unused, newest last.
-  std::deque<int64_t> actual_window_kib;
-  std::deque<int64_t> unused_window_kib;
+  // `mom`: the last samples of balloon_cur (actual) and mem_unused, newest last. Vectors, not
+  // deques: an empty deque allocates, and there is one of these per VM.
+  std::vector<int64_t> actual_window_kib;
+  std::vector<int64_t> unused_window_kib;
 
   friend bool operator==(const VmHistory&, const VmHistory&) = default;
 };
 
 // All VMs' histories plus host-wide history.
 struct PolicyHistory {
-  std::map<std::string, VmHistory> vms;
-  std::deque<double> host_free_history;  // recent host free fractions (MOM), newest last
+  std::unordered_map<std::string, VmHistory> vms;  // hashed: looked up per VM per tick
+  std::deque<double> host_free_history;            // recent host free fractions (MOM), newest last
 
   friend bool operator==(const PolicyHistory&, const PolicyHistory&) = default;
 };
