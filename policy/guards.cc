@@ -71,8 +71,9 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
     if (!canShrink(vm.ack)) {
       out.set(actual, "not-following");
     }
-    if (heldOff(slot, g, state, now_s)) {
-      out.set(std::max(out.target_kib, std::min(vm.target_kib, actual)), "grow-holdoff");
+    const int64_t held = std::min(vm.target_kib, actual);  // no further than already asked
+    if (out.target_kib < held && heldOff(slot, g, state, now_s)) {
+      out.set(held, "grow-holdoff");
     }
     out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
   } else if (out.target_kib > actual) {

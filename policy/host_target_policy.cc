@@ -96,7 +96,7 @@ BALLOOND_REGISTER_POLICY(
             {
                 {"set_point", 0.80, 0.05, 0.99, "wanted host used memory, fraction of total"},
                 {"band", 0.02, 0, 0.5, "no action while host used is within set_point +- band"},
-                {"step_mib", 128, 1, 1048576, "most a VM moves per tick, MiB"},
+                {"step_mib", 128, 1, 65536, "most a VM moves per tick, MiB"},
                 {"low_available", 0.05, 0, 0.9,
                  "guest available under this fraction of its size: under pressure"},
                 {"pressure_kib_s", 256, 0, 1e9,

@@ -59,32 +59,28 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& s
     const double used = average(h.actual_window_kib) - average(h.unused_window_kib);
     const auto big_enough = [&](double v) { return std::abs(v - cur) > p_.min_change * cur; };
 
-    double size = cur;
-    std::string reason;
-    if (shrinking) {
+    if (shrinking) {  // shrink_guest
       const double guest_free = critical ? host_free - p_.critical_offset
                                          : p_.min_guest_free * (host_free / p_.pressure_threshold);
       const double balloon_min = std::max(min, used + guest_free * cur);
-      size = std::max(cur * (1 - p_.max_change), balloon_min);
-      reason = critical ? "mom-shrink-critical" : "mom-shrink";
+      const double size = std::max(cur * (1 - p_.max_change), balloon_min);
       if (size > cur || !big_enough(size)) {
         out.push_back({s.name, vm.target_kib, "mom-hold"});
-        continue;
+      } else {
+        out.push_back(
+            {s.name, std::llround(size), critical ? "mom-shrink-critical" : "mom-shrink"});
       }
+    } else if (cur >= max) {  // grow_guest: only a ballooned guest
+      out.push_back({s.name, vm.target_kib, "mom-at-max"});
     } else {
-      if (cur >= max) {
-        out.push_back({s.name, vm.target_kib, "mom-at-max"});
-        continue;
-      }
       const double balloon_min = std::max(min, used + p_.min_guest_free * cur);
-      size = std::min(std::max(cur * (1 + p_.max_change), balloon_min), max);
-      reason = "mom-grow";
+      const double size = std::min(std::max(cur * (1 + p_.max_change), balloon_min), max);
       if (!big_enough(size)) {
         out.push_back({s.name, vm.target_kib, "mom-hold"});
-        continue;
+      } else {
+        out.push_back({s.name, std::llround(size), "mom-grow"});
       }
     }
-    out.push_back({s.name, std::llround(size), reason});
   }
   return out;
 }
