@@ -299,7 +299,8 @@ Result<Snapshot> snapshotFromJson(const json& j) {
   return snap;
 }
 
-json toJson(const VmHistory& h) {
+json toJson(const VmHistory& history) {
+  const VmHistory& h = history;
   return {{"last_target_kib", h.last_target_kib},
           {"last_grow_s", h.last_grow_s},
           {"last_shrink_s", h.last_shrink_s},
