@@ -47,6 +47,7 @@ struct Slot {
   const VmView* vm;
   double urgency;  // available fraction: lower is more pressured
   Shaped shaped;
+  bool urgent = false;  // an operator's request: no inflate step limit, no grow hold-off
 };
 
 // Was the VM given memory within the hold-off? Looked up only for VMs about to shrink: with
@@ -64,6 +65,12 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
   const VmView& vm = *slot.vm;
   Shaped& out = slot.shaped;
   const int64_t actual = vm.sample->actual_kib;
+  if (vm.shrink_blocked && out.target_kib < actual) {
+    out.set(std::max(vm.target_kib, actual), "stuck-hold");
+  }
+  if (vm.grow_blocked && out.target_kib > actual) {
+    out.set(std::min(vm.target_kib, actual), "stuck-hold");
+  }
   if (out.target_kib < actual) {
     if (!vm.stats_fresh) {
       out.set(actual, "stale-stats");
@@ -72,14 +79,18 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
       out.set(actual, "not-following");
     }
     const int64_t held = std::min(vm.target_kib, actual);  // no further than already asked
-    if (out.target_kib < held && heldOff(slot, g, state, now_s)) {
+    if (!slot.urgent && out.target_kib < held && heldOff(slot, g, state, now_s)) {
       out.set(held, "grow-holdoff");
     }
-    out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
+    if (!slot.urgent) {
+      out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
+    }
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
   }
-  const int64_t floor = effectiveFloorKib(vm, g);
+  // A guest stuck growing cannot take what it needs: only the configured floor still binds.
+  const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
+                                        : effectiveFloorKib(vm, g);
   out.set(std::max(out.target_kib, floor), "floor");
   out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
@@ -120,7 +131,8 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
       return;
     }
     const VmView& vm = *slot->vm;
-    if (!vm.stats_fresh || !canShrink(vm.ack) || heldOff(*slot, g, state, input.now_s)) {
+    if (!vm.stats_fresh || !canShrink(vm.ack) || vm.shrink_blocked ||
+        heldOff(*slot, g, state, input.now_s)) {
       continue;
     }
     Shaped& s = slot->shaped;
@@ -215,7 +227,8 @@ std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<De
         Slot{.vm = &vm,
              .urgency = urgency(vm),
              .shaped = by_vm[i] != nullptr ? Shaped{by_vm[i]->target_kib, &by_vm[i]->reason, {}}
-                                           : Shaped{vm.target_kib, &kKept, {}}});
+                                           : Shaped{vm.target_kib, &kKept, {}},
+             .urgent = by_vm[i] != nullptr && by_vm[i]->urgent});
     guardOne(slot, guards, state, input.now_s);
   }
   applyEmergency(input, slots, guards, state);

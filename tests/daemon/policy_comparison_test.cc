@@ -89,7 +89,7 @@ TEST(PolicyComparisonTest, EveryPolicyOnTheMixedWorkload) {
                 static_cast<long long>(o.pushes), o.oom_vms.c_str());
   }
   std::printf("(%g s of virtual time on config/examples/mixed.yaml)\n", kDurationS);
-  ASSERT_EQ(results.size(), 5U);
+  ASSERT_GE(results.size(), 5U);  // the five of issue 4, and any policy added since
   // Every policy reclaims (the VMs start with 6 GiB in balloons) and none needs more memory than
   // the host has for long.
   for (const auto& [name, o] : results) {
