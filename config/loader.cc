@@ -92,6 +92,9 @@ constexpr Range kRanges[] = {
     {"pushes_at_most", 0, 1000000},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
+    {"inflate_step_fraction", 0, 1, true},
+    {"emergency_step_factor", 1, 100},
+    {"shares", 0, 1000000, true},
 };
 
 const std::vector<std::string_view> kChannelTypes = {"sim"};
@@ -352,6 +355,8 @@ class Reader {
                       num("need_margin_mib", g.need_margin_mib),
                       num("grow_holdoff_s", g.grow_holdoff_s),
                       num("host_reserve_mib", g.host_reserve_mib),
+                      num("inflate_step_fraction", g.inflate_step_fraction),
+                      num("emergency_step_factor", g.emergency_step_factor),
                   });
   }
 
@@ -379,6 +384,7 @@ class Reader {
                    num("floor_mib", o.floor_mib),
                    num("ceiling_mib", o.ceiling_mib),
                    flag("excluded", o.excluded),
+                   num("shares", o.shares),
                }) &&
            (!o.floor_mib || !o.ceiling_mib || *o.floor_mib <= *o.ceiling_mib ||
             fail(at(v, "ceiling_mib"), "must be at least floor_mib (" + fmt(*o.floor_mib) +

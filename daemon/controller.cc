@@ -22,6 +22,8 @@ ControlSettings settingsFromConfig(const config::Config& config) {
       .guards =
           policy::Guards{
               .inflate_step_kib = mibToKib(g.inflate_step_mib),
+              .inflate_step_fraction = g.inflate_step_fraction,
+              .emergency_step_factor = g.emergency_step_factor,
               .deflate_step_kib = mibToKib(g.deflate_step_mib),
               .min_change_kib = mibToKib(g.min_change_mib),
               .need_margin_kib = mibToKib(g.need_margin_mib),
@@ -51,10 +53,12 @@ void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControlSett
   tracker_.setSettings(settings_.acks);
 }
 
-policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
-  policy::VmLimits limits{
-      .floor_kib = settings_.default_floor_kib, .ceiling_kib = vm.max_kib, .excluded = false};
-  for (const auto& o : settings_.overrides) {
+policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm) {
+  policy::VmLimits limits{.floor_kib = settings.default_floor_kib,
+                          .ceiling_kib = vm.max_kib,
+                          .excluded = false,
+                          .shares = policy::kDefaultShares};
+  for (const auto& o : settings.overrides) {
     if (fnmatch(o.match.c_str(), vm.name.c_str(), 0) != 0) {
       continue;
     }
@@ -66,6 +70,9 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
     }
     if (o.excluded) {
       limits.excluded = *o.excluded;
+    }
+    if (o.shares) {
+      limits.shares = *o.shares;
     }
   }
   limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
@@ -268,6 +275,15 @@ void Controller::rebuildStatus() {
         .last_change_s = record.last_change_s,
     });
   }
+}
+
+StateDump Controller::dumpState() const {
+  StateDump dump{.snapshot = snapshot_, .control = {}, .history = policy_state_};
+  for (const auto& [name, record] : records_) {
+    dump.control[name] = VmControl{.target_kib = record.target_kib,
+                                   .state = std::string(policy::toString(record.verdict.state))};
+  }
+  return dump;
 }
 
 }  // namespace balloond

@@ -27,6 +27,8 @@ struct ControlSettings {
 };
 
 ControlSettings settingsFromConfig(const config::Config& config);
+// A VM's floor, ceiling, exclusion and shares: the defaults, then every matching override.
+policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm);
 Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spec);
 
 // One VM as the status view and the control socket show it.
@@ -85,6 +87,9 @@ class Controller {
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
   const ControlSettings& settings() const { return settings_; }
+  // The last snapshot with every VM's target in force, state and policy history: what SIGUSR1
+  // writes and `balloond --evaluate` reads.
+  StateDump dumpState() const;
 
  private:
   // What the controller remembers about one VM between ticks.
@@ -96,7 +101,9 @@ class Controller {
     bool judged = false;  // the tracker has given a verdict at least once
   };
 
-  policy::VmLimits limitsFor(const VmSample& vm) const;
+  policy::VmLimits limitsFor(const VmSample& vm) const {
+    return balloond::limitsFor(settings_, vm);
+  }
   void forgetGoneVms(const Snapshot& snap);
   void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,

@@ -6,10 +6,12 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 
 #include "config/loader.h"
 #include "daemon/sim_channel.h"
 #include "daemon/vm_table.h"
+#include "proto/codec.h"
 
 namespace balloond {
 
@@ -26,7 +28,9 @@ Daemon::Daemon(config::Config config, DaemonOptions options)
     : timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       config_(std::move(config)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  signals_.add(SIGUSR1);
+}
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {
   if (config.channel.type != "sim") {
@@ -63,6 +67,11 @@ void Daemon::waitForSignals() {
     }
     if (signo == SIGHUP) {
       reload();
+      waitForSignals();
+      return;
+    }
+    if (signo == SIGUSR1) {
+      dumpState();
       waitForSignals();
       return;
     }
@@ -142,6 +151,29 @@ void Daemon::reload() {
   controller_->reconfigure(std::move(*policy), settingsFromConfig(*config));
   config_ = std::move(*config);
   spdlog::info("config-reloaded policy={}", config_.policy.name);
+}
+
+std::string defaultDumpPath() {
+  return access("/run/balloond", W_OK) == 0 ? "/run/balloond/snapshot.json"
+                                            : "balloond-snapshot.json";
+}
+
+void Daemon::dumpState() {
+  const std::string path = options_.dump_path.empty() ? defaultDumpPath() : options_.dump_path;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << toJson(controller_->dumpState()).dump(2) << "\n";
+    if (!out.flush()) {
+      spdlog::error("snapshot-dump-failed path={} error=\"cannot write\"", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    spdlog::error("snapshot-dump-failed path={} error=\"cannot rename\"", path);
+    return;
+  }
+  spdlog::info("snapshot-dumped path={} vms={}", path, controller_->lastSnapshot().vms.size());
 }
 
 void Daemon::stop(const char* why) {

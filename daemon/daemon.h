@@ -23,10 +23,16 @@ struct DaemonOptions {
   bool view = false;                 // print the per-VM table every tick
   std::optional<double> duration_s;  // stop after this long (virtual seconds on a virtual clock)
   bool virtual_clock = false;        // sim only: run ticks back to back, as fast as possible
+  std::string dump_path;             // SIGUSR1 writes the state dump here; empty: the default
 };
 
+// Where SIGUSR1 writes the state dump unless told: /run/balloond/snapshot.json when that
+// directory is writable, else balloond-snapshot.json in the working directory.
+std::string defaultDumpPath();
+
 // The running daemon: one io_context that carries the tick timer and the signals. SIGINT and
-// SIGTERM stop it; SIGHUP reloads the config (build, check, swap; keep the old one on failure).
+// SIGTERM stop it; SIGHUP reloads the config (build, check, swap; keep the old one on failure);
+// SIGUSR1 writes the current snapshot, targets and policy history as JSON (proto/README.md).
 class Daemon {
  public:
   static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
@@ -41,6 +47,7 @@ class Daemon {
   void scheduleTick();
   void onTick();
   void reload();
+  void dumpState();
   void stop(const char* why);
   void printSummary() const;
 

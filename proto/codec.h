@@ -18,4 +18,11 @@ nlohmann::json toJson(const Snapshot& snapshot);
 // Parses a snapshot, checking every field's type and range. Errors name the field's JSON path.
 Result<Snapshot> snapshotFromJson(const nlohmann::json& j);
 
+// The snapshot form plus, per VM, optional "control" (target in force, state) and "history"
+// (what the policies remember), and a top-level "host_free_history". See proto/README.md.
+nlohmann::json toJson(const VmHistory& history);
+nlohmann::json toJson(const StateDump& dump);
+// Reads a state dump, or a plain snapshot (no control records, empty history).
+Result<StateDump> stateDumpFromJson(const nlohmann::json& j);
+
 }  // namespace balloond

@@ -290,7 +290,8 @@ TEST(LoaderTest, FirstErrorInDocumentOrderWins) {
             "demo.yaml:1:9: tick_s: expected a number, got 'fast'");
   EXPECT_EQ(errorOf("guards: {bogus: 1}\ntick_s: fast\n" + kBase),
             "demo.yaml:1:10: guards.bogus: unknown key (known: inflate_step_mib, deflate_step_mib, "
-            "min_change_mib, need_margin_mib, grow_holdoff_s, host_reserve_mib)");
+            "min_change_mib, need_margin_mib, grow_holdoff_s, host_reserve_mib, "
+            "inflate_step_fraction, emergency_step_factor)");
 }
 
 TEST(LoaderTest, ChannelType) {
@@ -534,6 +535,31 @@ TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
   EXPECT_EQ(stopping, 1);
   EXPECT_GE(with_swap, 2);
   EXPECT_EQ(config->policy.name, "margin");
+}
+
+TEST(LoaderTest, SharesAndTheRelativeAndEmergencySteps) {
+  auto config = parseConfig(kBase + R"(guards:
+  inflate_step_fraction: 0.1
+  emergency_step_factor: 3
+vms:
+  - match: "gold*"
+    shares: 4000
+)",
+                            "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->guards.inflate_step_fraction, 0.1);
+  EXPECT_EQ(config->guards.emergency_step_factor, 3);
+  EXPECT_EQ(config->vms.at(0).shares, 4000);
+  EXPECT_EQ(parseConfig(kBase, "demo.yaml")->guards.inflate_step_fraction, 0.25);
+
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: a\n    shares: 0\n"),
+            "demo.yaml:9:13: vms[0].shares: must be above 0 and at most 1e+06, got 0");
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: a\n    shares: lots\n"),
+            "demo.yaml:9:13: vms[0].shares: expected a number, got 'lots'");
+  EXPECT_EQ(errorOf(kBase + "guards:\n  inflate_step_fraction: 0\n"),
+            "demo.yaml:8:26: guards.inflate_step_fraction: must be above 0 and at most 1, got 0");
+  EXPECT_EQ(errorOf(kBase + "guards:\n  emergency_step_factor: 0.5\n"),
+            "demo.yaml:8:26: guards.emergency_step_factor: must be between 1 and 100, got 0.5");
 }
 
 }  // namespace
