@@ -58,6 +58,9 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
       limits.excluded = *o.excluded;
     }
   }
+  // The hypervisor's own floor hint and exclusion (channel-reported) come on top of the config.
+  limits.floor_kib = std::max(limits.floor_kib, vm.min_guarantee_kib);
+  limits.excluded = limits.excluded || !vm.exclude_reason.empty();
   limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
   limits.floor_kib = std::clamp<int64_t>(limits.floor_kib, 0, limits.ceiling_kib);
   return limits;
@@ -190,7 +193,9 @@ void Controller::rebuildStatus(const policy::PolicyInput& input) {
         .ceiling_kib = view.limits.ceiling_kib,
         .available_kib = vm.guest.available_kib,
         .state = record.state,
-        .reason = record.reason,
+        .reason = !vm.exclude_reason.empty() ? vm.exclude_reason
+                  : !vm.note.empty()           ? vm.note
+                                               : record.reason,
         .last_change_s = record.last_change_s,
     });
   }
