@@ -194,8 +194,8 @@ void Controller::rebuildStatus(const policy::PolicyInput& input) {
         .available_kib = vm.guest.available_kib,
         .state = record.state,
         .reason = !vm.exclude_reason.empty() ? vm.exclude_reason
-                  : !vm.note.empty()           ? vm.note
-                                               : record.reason,
+                  : !vm.note.empty()         ? vm.note
+                                             : record.reason,
         .last_change_s = record.last_change_s,
     });
   }

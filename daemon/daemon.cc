@@ -42,7 +42,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
   }
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
   if (d->config_.channel.type == "libvirt") {
-    d->channel_ = std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
+    d->channel_ =
+        std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
   } else {
     d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
     d->channel_ = std::make_unique<SimChannel>(*d->sim_);

@@ -64,14 +64,20 @@ bool pausedForMigration(int64_t state, int64_t reason) {
 }  // namespace
 
 LibvirtChannel::LibvirtChannel(std::unique_ptr<libvirt::Api> api, config::LibvirtSpec spec,
-                               Clock clock)
-    : api_(std::move(api)), spec_(std::move(spec)), clock_(std::move(clock)) {
+                               Clock clock, bool background_connect)
+    : api_(std::move(api)),
+      spec_(std::move(spec)),
+      clock_(std::move(clock)),
+      background_connect_(background_connect) {
   if (!clock_) {
     clock_ = wallSeconds;
   }
 }
 
 LibvirtChannel::~LibvirtChannel() {
+  if (connecting_.valid()) {
+    connecting_.wait();  // bounded by libvirt's own connect timeouts
+  }
   api_->close();
 }
 
@@ -92,8 +98,26 @@ bool LibvirtChannel::ensureConnected(double now, std::string& error) {
             std::to_string(static_cast<int>(std::ceil(next_attempt_s_ - now))) + " s";
     return false;
   }
-  ++attempts_;
-  const libvirt::CallError e = api_->open(spec_.uri);
+  libvirt::CallError e;
+  if (connecting_.valid()) {
+    if (connecting_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      error = "libvirt: connecting to " + spec_.uri + " for " +
+              std::to_string(static_cast<int>(now - connecting_since_s_)) + " s";
+      return false;
+    }
+    e = connecting_.get();
+  } else if (background_connect_) {
+    ++attempts_;
+    connecting_since_s_ = now;
+    // Only this thread touches the Api until the future is ready; get() orders the two.
+    connecting_ = std::async(std::launch::async,
+                             [api = api_.get(), uri = spec_.uri] { return api->open(uri); });
+    error = "libvirt: connecting to " + spec_.uri;
+    return false;
+  } else {
+    ++attempts_;
+    e = api_->open(spec_.uri);
+  }
   if (e) {
     next_attempt_s_ = now + backoff_s_;
     spdlog::warn("libvirt-connect-failed uri={} attempt={} retry_in_s={:.0f} error=\"{}\"",

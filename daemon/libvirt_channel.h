@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,7 +28,11 @@ class LibvirtChannel : public Channel {
  public:
   using Clock = std::function<double()>;  // wall-clock seconds (libvirt's last-update is one)
 
-  LibvirtChannel(std::unique_ptr<libvirt::Api> api, config::LibvirtSpec spec, Clock clock = {});
+  // With `background_connect`, virConnectOpen runs on a short-lived thread, so a libvirtd that
+  // accepts but takes a minute to answer (it probes QEMU at start) never stalls the daemon's loop;
+  // read() fails fast meanwhile. Tests pass false for determinism.
+  LibvirtChannel(std::unique_ptr<libvirt::Api> api, config::LibvirtSpec spec, Clock clock = {},
+                 bool background_connect = true);
   ~LibvirtChannel() override;
   LibvirtChannel(const LibvirtChannel&) = delete;
   LibvirtChannel& operator=(const LibvirtChannel&) = delete;
@@ -81,6 +86,9 @@ class LibvirtChannel : public Channel {
   int64_t attempts_ = 0;
   int64_t reconnects_ = 0;
   bool ever_connected_ = false;
+  bool background_connect_ = true;
+  std::future<libvirt::CallError> connecting_;  // an open() in progress
+  double connecting_since_s_ = 0;
   std::map<std::string, VmInfo> vms_;
   std::map<std::string, Ack> acks_;
 };
