@@ -275,15 +275,27 @@ bool LibvirtChannel::sampleFrom(const libvirt::DomainRecord& r, double now, VmSa
   out.min_guarantee_kib = info.facts.min_guarantee_kib;
   out.has_balloon = info.facts.has_balloon;
   GuestStats& g = out.guest;
-  g.available_kib = field(r, "balloon.available");
-  g.unused_kib = field(r, "balloon.unused");
-  g.usable_kib = field(r, "balloon.usable");
-  g.disk_caches_kib = field(r, "balloon.disk_caches");
-  g.swap_in_kib = field(r, "balloon.swap_in");
-  g.swap_out_kib = field(r, "balloon.swap_out");
-  g.major_faults = field(r, "balloon.major_fault");
-  g.minor_faults = field(r, "balloon.minor_fault");
-  g.last_update_s = static_cast<double>(field(r, "balloon.last-update").value_or(0));
+  if (field(r, "balloon.last-update")) {
+    // libvirt's names are not the guest's: balloon.available is the guest's MemTotal
+    // (stat-total-memory), balloon.usable its MemAvailable (stat-available-memory).
+    g.available_kib = field(r, "balloon.usable");
+    g.usable_kib = field(r, "balloon.usable");
+    g.total_kib = field(r, "balloon.available");
+    g.unused_kib = field(r, "balloon.unused");
+    g.disk_caches_kib = field(r, "balloon.disk_caches");
+    g.swap_in_kib = field(r, "balloon.swap_in");
+    g.swap_out_kib = field(r, "balloon.swap_out");
+    g.major_faults = field(r, "balloon.major_fault");
+    g.minor_faults = field(r, "balloon.minor_fault");
+    g.last_update_s = static_cast<double>(field(r, "balloon.last-update").value_or(0));
+    if (g.last_update_s > 0) {
+      info.last_guest = g;
+    }
+  } else if (info.last_guest) {
+    // No guest fields this time (NOWAIT skipped a busy domain, or libvirtd just restarted):
+    // the last report stands, and ages into `stale` by its own timestamp.
+    g = *info.last_guest;
+  }
 
   if (!field(r, "balloon.maximum")) {
     // A driver whose bulk stats have no balloon group (the test driver): one call for the sizes.
@@ -323,7 +335,7 @@ bool LibvirtChannel::sampleFrom(const libvirt::DomainRecord& r, double now, VmSa
   }
 
   handleStatsPeriod(r.name, info, out);
-  if (out.stats_period_s > 0 && g.last_update_s <= 0 && now - info.seen_s >= spec_.driver_grace_s) {
+  if (out.stats_period_s > 0 && !info.last_guest && now - info.seen_s >= spec_.driver_grace_s) {
     out.has_balloon = false;  // a device but no driver in the guest: the controller's no-driver
     out.note = "driver-never-reported";
     if (once(info, "no-driver")) {

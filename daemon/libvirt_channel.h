@@ -5,6 +5,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/spec.h"
@@ -64,6 +65,7 @@ class LibvirtChannel : public Channel {
     double iterating_until_s = 0;  // live migration iterations seen until about then
     std::string reported;          // the conditions already logged, so each is logged once
     int64_t pushed_kib = 0;        // the last target pushed, 0 = none
+    std::optional<GuestStats> last_guest;  // the latest report from the guest's driver
   };
 
   bool ensureConnected(double now, std::string& error);

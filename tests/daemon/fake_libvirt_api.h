@@ -106,7 +106,8 @@ class FakeLibvirtApi : public libvirt::Api {
                 {"state.reason", 1},
                 {"balloon.maximum", max_mib * 1024},
                 {"balloon.current", actual_mib * 1024},
-                {"balloon.available", avail_mib * 1024},
+                {"balloon.available", (max_mib - 50) * 1024},  // libvirt: the guest's MemTotal
+                {"balloon.usable", avail_mib * 1024},          // libvirt: MemAvailable
                 {"balloon.unused", avail_mib * 1024},
                 {"balloon.last-update", static_cast<int64_t>(now)}};
     d.xml = "<domain type='kvm'><name>" + name +

@@ -71,7 +71,8 @@ TEST_F(LibvirtChannelTest, OneBulkStatsCallPerReadMapsBalloonFields) {
   EXPECT_EQ(web->max_kib, 4096 * 1024);
   EXPECT_EQ(web->actual_kib, 3072 * 1024);
   EXPECT_EQ(web->rss_kib, 3100 * 1024);
-  EXPECT_EQ(web->guest.available_kib, 1500 * 1024);
+  EXPECT_EQ(web->guest.available_kib, 1500 * 1024) << "from balloon.usable";
+  EXPECT_EQ(web->guest.total_kib, (4096 - 50) * 1024) << "from balloon.available";
   EXPECT_EQ(web->guest.swap_in_kib, 7);
   EXPECT_EQ(web->guest.disk_caches_kib, 512 * 1024);
   EXPECT_EQ(web->guest.last_update_s, now);
@@ -161,6 +162,21 @@ TEST_F(LibvirtChannelTest, ADriverThatNeverReportsIsNoDriverAfterTheGrace) {
   const Snapshot reported = read();
   EXPECT_TRUE(reported.vms[0].has_balloon);
   EXPECT_TRUE(reported.vms[0].note.empty());
+}
+
+TEST_F(LibvirtChannelTest, GuestFieldsSkippedByNowaitKeepTheLastReport) {
+  api->add("busy", 1024, 1024, 500, now);
+  read();
+  auto& values = api->domains["busy"].values;
+  for (const char* f :
+       {"balloon.usable", "balloon.available", "balloon.unused", "balloon.last-update"}) {
+    values.erase(f);
+  }
+  now += 100;  // well past the driver grace
+  const Snapshot snap = read();
+  EXPECT_TRUE(snap.vms[0].has_balloon) << "a driver that has reported is not no-driver";
+  EXPECT_EQ(snap.vms[0].guest.available_kib, 500 * 1024);
+  EXPECT_EQ(snap.vms[0].guest.last_update_s, now - 100) << "the old report, to age into stale";
 }
 
 TEST_F(LibvirtChannelTest, HoldsTargetsWhileAVmMigrates) {

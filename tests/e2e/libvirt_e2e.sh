@@ -97,11 +97,26 @@ check() {
   fi
 }
 
+# When /dev/kvm is root-only (no udev here), libvirtd's QEMU capability cache never stays valid:
+# QEMU is probed as root and sees KVM, the check runs as libvirt-qemu and does not, so every
+# lookup re-probes QEMU (libvirtd takes a minute to answer, each guest start ~45 s). The
+# libvirtd this test starts then gets, in a private mount namespace, a qemu.conf that runs QEMU
+# as root, so both agree. Nothing outside that namespace changes; the guests use TCG anyway.
+qemu_conf=""
+if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -w /dev/kvm 2>/dev/null; then
+  qemu_conf=$work/qemu.conf
+  { cat /etc/libvirt/qemu.conf; printf 'user = "root"\ngroup = "root"\n'; } >"$qemu_conf"
+fi
+
 start_libvirtd() {
-  libvirtd -d || return 1
+  if [ -n "$qemu_conf" ]; then
+    unshare -m --propagation private \
+      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" || return 1
+  else
+    libvirtd -d || return 1
+  fi
   started_libvirtd=1
-  # Without systemd it probes QEMU first, which takes about a minute on a 2-core TCG host.
-  wait_for "libvirtd to answer" 150 libvirtd_up
+  wait_for "libvirtd to answer" 120 libvirtd_up
 }
 
 if ! libvirtd_up; then
@@ -154,6 +169,16 @@ below() { local a; a=$(actual_mib "$1"); [ -n "$a" ] && [ "$a" -le "$2" ]; }
 in_log() { grep -qE "$1" "$daemon_log"; }
 in_console() { grep -qE "$2" "$run/$1.console" 2>/dev/null; }
 count_log() { grep -cE "$1" "$daemon_log"; }
+last_ack_mib() {
+  grep -E "balloon-ack vm=$prefix-$1 " "$daemon_log" | tail -n 1 | sed -E 's/.*actual_mib=([0-9]+).*/\1/'
+}
+# The guest is below $2 MiB and the latest BALLOON_CHANGE ack says where it is (within 1 MiB).
+acked_below() {
+  local a l
+  a=$(actual_mib "$1")
+  l=$(last_ack_mib "$1")
+  [ -n "$a" ] && [ -n "$l" ] && [ "$a" -le "$2" ] && [ $((a - l)) -le 1 ] && [ $((l - a)) -le 1 ]
+}
 
 cat >"$work/balloond.yaml" <<YAML
 tick_s: 1
@@ -164,7 +189,7 @@ channel:
     uri: "$uri"
     set_stats_period: true
     stats_period_s: 1
-    driver_grace_s: 25
+    driver_grace_s: 60
     reconnect_max_s: 4
 policy: {name: margin, params: {margin: 0.2, hysteresis: 0.05}}
 guards:
@@ -181,7 +206,7 @@ YAML
 
 log "booting guests $prefix-{idle,grow,nodrv}"
 start_guest idle "wl=hold=16" || { echo "FAIL: cannot start a guest"; exit 1; }
-start_guest grow "wl=delay=40:grow=32,32,2,352"
+start_guest grow "wl=delay=40:grow=16,16,2,320"
 start_guest nodrv "noballoon wl=hold=16"
 
 "$balloond" --config "$work/balloond.yaml" --view >"$view_log" 2>"$daemon_log" &
@@ -189,21 +214,20 @@ daemon_pid=$!
 log "balloond pid=$daemon_pid log=$daemon_log"
 
 # --- 1. idle reclaim, with acknowledgements.
-if wait_for "idle guest below 320 MiB" 90 below idle 320; then
-  sleep 3
+if wait_for "idle guest below 256 MiB" 120 below idle 256 && sleep 4 &&
+  wait_for "idle guest's ack to match" 20 acked_below idle 256; then
   acks=$(count_log "balloon-ack vm=$prefix-idle ")
-  last_ack=$(grep -E "balloon-ack vm=$prefix-idle " "$daemon_log" | tail -n 1 | sed -E 's/.*actual_mib=([0-9]+).*/\1/')
+  last_ack=$(last_ack_mib idle)
   now=$(actual_mib idle)
   log "idle: actual ${now} MiB (from 512), ${acks} acks, last ack ${last_ack} MiB"
-  in_log "stats-period-enabled vm=$prefix-idle period_s=1" && [ "$acks" -ge 2 ] &&
-    [ -n "$last_ack" ] && [ $((last_ack - now)) -le 2 ] && [ $((now - last_ack)) -le 2 ]
+  in_log "stats-period-enabled vm=$prefix-idle period_s=1" && [ "$acks" -ge 2 ]
   check "$([ $? = 0 ] && echo ok)" "1. idle guest reclaimed 512 -> ${now} MiB, ${acks} BALLOON_CHANGE acks observed"
 else
   check fail "1. idle guest reclaimed"
 fi
 
-# --- 5. no driver: reported and left alone (grace 25 s from when balloond first saw it).
-if wait_for "nodrv reported" 60 in_log "vm-no-driver vm=$prefix-nodrv reason=driver-never-reported"; then
+# --- 5. no driver: reported and left alone (grace 60 s from when balloond first saw it).
+if wait_for "nodrv reported" 120 in_log "vm-no-driver vm=$prefix-nodrv reason=driver-never-reported"; then
   sleep 2
   pushes=$(count_log "target-set vm=$prefix-nodrv ")
   state=$(grep -E "^$prefix-nodrv " "$view_log" | tail -n 1 | awk '{print $7}')
@@ -215,14 +239,14 @@ else
 fi
 
 # --- 2. a growing workload gets memory back before an OOM kill.
-if wait_for "grow workload done" 150 in_console grow "workload-done mib=352|Out of memory|Killed process"; then
+if wait_for "grow workload done" 150 in_console grow "workload-done mib=320|Out of memory|Killed process"; then
   sleep 1
   min_to=$(grep -E "target-set vm=$prefix-grow " "$daemon_log" | sed -E 's/.*to_mib=([0-9]+).*/\1/' | sort -n | head -n 1)
   grows=$(grep -E "target-set vm=$prefix-grow " "$daemon_log" | awk '{for (i = 1; i <= NF; i++) {if ($i ~ /^from_mib=/) f = substr($i, 10); if ($i ~ /^to_mib=/) t = substr($i, 8)} if (t + 0 > f + 0) n++} END {print n + 0}')
   log "grow: squeezed down to ${min_to} MiB, then ${grows} grow pushes; now $(actual_mib grow) MiB"
-  ! in_console grow "Out of memory|Killed process" && in_console grow "workload-done mib=352" &&
-    [ -n "$min_to" ] && [ "$min_to" -lt 352 ] && [ "$grows" -ge 1 ]
-  check "$([ $? = 0 ] && echo ok)" "2. growing workload (to 352 MiB) got memory back from ${min_to} MiB, no OOM kill"
+  ! in_console grow "Out of memory|Killed process" && in_console grow "workload-done mib=320" &&
+    [ -n "$min_to" ] && [ "$min_to" -lt 320 ] && [ "$grows" -ge 1 ]
+  check "$([ $? = 0 ] && echo ok)" "2. growing workload (to 320 MiB) got memory back from ${min_to} MiB, no OOM kill"
 else
   check fail "2. growing workload finished"
 fi
@@ -235,7 +259,7 @@ if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
   wait_for "balloond to notice" 30 in_log "libvirt-disconnected"
   sleep 3
   start_libvirtd
-  if wait_for "reconnect" 180 in_log "libvirt-connected .*reconnects=1"; then
+  if wait_for "reconnect" 120 in_log "libvirt-connected .*reconnects=1"; then
     sleep 4
     added_after=$(count_log "vm-added vm=$prefix-")
     removed=$(count_log "vm-removed vm=$prefix-")
