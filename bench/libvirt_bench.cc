@@ -33,12 +33,12 @@ void BM_LibvirtRead(benchmark::State& state) {
     state.SkipWithError("cannot read the test node");
     return;
   }
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     auto snap = channel.read();
     benchmark::DoNotOptimize(snap);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  std::remove(path.c_str());
+  std::filesystem::remove(path);
 }
 BENCHMARK(BM_LibvirtRead)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
@@ -51,11 +51,11 @@ void BM_LibvirtTick(benchmark::State& state) {
   auto policy = balloond::makePolicy(c.policy);
   balloond::Controller controller(channel, std::move(*policy), balloond::settingsFromConfig(c));
   controller.tick();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     benchmark::DoNotOptimize(controller.tick());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  std::remove(path.c_str());
+  std::filesystem::remove(path);
 }
 BENCHMARK(BM_LibvirtTick)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 

@@ -82,29 +82,32 @@ void freeInbox(void* opaque) {
   delete static_cast<InboxRef*>(opaque);  // NOLINT(cppcoreguidelines-owning-memory)
 }
 
-void onBalloonChange(virConnectPtr, virDomainPtr dom, unsigned long long actual, void* opaque) {
+void onBalloonChange(virConnectPtr /*conn*/, virDomainPtr dom,
+                     unsigned long long actual,  // NOLINT(google-runtime-int): libvirt's type
+                     void* opaque) {
   inboxOf(opaque).add(Event{.kind = Event::Kind::kBalloonChange,
                             .vm = virDomainGetName(dom),
                             .actual_kib = static_cast<int64_t>(actual)});
 }
 
-void onLifecycle(virConnectPtr, virDomainPtr dom, int event, int detail, void* opaque) {
+void onLifecycle(virConnectPtr /*conn*/, virDomainPtr dom, int event, int detail, void* opaque) {
   inboxOf(opaque).add(Event{.kind = Event::Kind::kLifecycle,
                             .vm = virDomainGetName(dom),
                             .event = event,
                             .detail = detail});
 }
 
-void onMigrationIteration(virConnectPtr, virDomainPtr dom, int, void* opaque) {
+void onMigrationIteration(virConnectPtr /*conn*/, virDomainPtr dom, int /*iteration*/,
+                          void* opaque) {
   inboxOf(opaque).add(Event{.kind = Event::Kind::kMigrationIteration, .vm = virDomainGetName(dom)});
 }
 
-void onClose(virConnectPtr, int reason, void* opaque) {
+void onClose(virConnectPtr /*conn*/, int reason, void* opaque) {
   inboxOf(opaque).add(Event{.kind = Event::Kind::kClosed, .vm = {}, .detail = reason});
 }
 
 // libvirt prints every error to stderr unless told otherwise; the channel reports them itself.
-void quiet(void*, virErrorPtr) {}
+void quiet(void* /*data*/, virErrorPtr /*error*/) {}
 
 class RealApi : public Api {
  public:
@@ -134,8 +137,10 @@ class RealApi : public Api {
         {VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, VIR_DOMAIN_EVENT_CALLBACK(onMigrationIteration)},
     }};
     for (const auto& [id, callback] : events) {
-      const int handle = virConnectDomainEventRegisterAny(conn_, nullptr, id, callback,
-                                                          new InboxRef(inbox_), freeInbox);
+      const int handle = virConnectDomainEventRegisterAny(
+          conn_, nullptr, id, callback,
+          new InboxRef(inbox_),  // NOLINT(cppcoreguidelines-owning-memory): freed by freeInbox
+          freeInbox);
       if (handle < 0) {
         if (id == VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION) {
           continue;  // optional: not every driver has it
@@ -146,7 +151,10 @@ class RealApi : public Api {
       }
       event_ids_.push_back(handle);
     }
-    if (virConnectRegisterCloseCallback(conn_, onClose, new InboxRef(inbox_), freeInbox) == 0) {
+    if (virConnectRegisterCloseCallback(
+            conn_, onClose,
+            new InboxRef(inbox_),  // NOLINT(cppcoreguidelines-owning-memory): freed by freeInbox
+            freeInbox) == 0) {
       close_registered_ = true;
     }
     virResetLastError();
@@ -187,7 +195,7 @@ class RealApi : public Api {
     }
     out.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
-      const virDomainStatsRecordPtr r = records[i];
+      const virDomainStatsRecord* r = records[i];
       DomainRecord rec;
       rec.name = virDomainGetName(r->dom);
       for (int j = 0; j < r->nparams; ++j) {
@@ -234,7 +242,8 @@ class RealApi : public Api {
 
   CallError setMemory(const std::string& vm, int64_t kib) override {
     return withDomain(vm, [&](virDomainPtr dom) {
-      return virDomainSetMemoryFlags(dom, static_cast<unsigned long>(kib), VIR_DOMAIN_AFFECT_LIVE);
+      using Kib = unsigned long;  // NOLINT(google-runtime-int): libvirt's type
+      return virDomainSetMemoryFlags(dom, static_cast<Kib>(kib), VIR_DOMAIN_AFFECT_LIVE);
     });
   }
 
@@ -255,7 +264,7 @@ class RealApi : public Api {
       if (virNodeGetMemoryStats(conn_, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats.data(), &n, 0) == 0) {
         std::map<std::string, int64_t> f;
         for (int i = 0; i < n; ++i) {
-          f[stats[static_cast<size_t>(i)].field] =
+          f[static_cast<const char*>(stats[static_cast<size_t>(i)].field)] =
               static_cast<int64_t>(stats[static_cast<size_t>(i)].value);
         }
         out.total_kib = f["total"];
@@ -270,7 +279,7 @@ class RealApi : public Api {
       return lastError(ErrorKind::kOther);
     }
     out.total_kib = static_cast<int64_t>(info.memory);
-    const unsigned long long free_bytes = virNodeGetFreeMemory(conn_);
+    const uint64_t free_bytes = virNodeGetFreeMemory(conn_);
     out.available_kib = free_bytes > 0 ? static_cast<int64_t>(free_bytes / 1024) : out.total_kib;
     virResetLastError();
     return {};

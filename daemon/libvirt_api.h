@@ -54,7 +54,12 @@ struct Event {
 // queued by libvirt's event thread and collected with takeEvents().
 class Api {
  public:
+  Api() = default;
   virtual ~Api() = default;
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+  Api(Api&&) = delete;
+  Api& operator=(Api&&) = delete;
   // Opens `uri` and registers for balloon, lifecycle and close events.
   virtual CallError open(const std::string& uri) = 0;
   // Deregisters events and closes the connection; harmless when not open.

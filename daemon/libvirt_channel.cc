@@ -393,7 +393,7 @@ Result<Snapshot> LibvirtChannel::read() {
   }
   // VMs that stopped without an event reaching us (it happened while disconnected).
   for (auto it = vms_.begin(); it != vms_.end();) {
-    if (present.contains(it->first) || it->second.facts_known == false) {
+    if (present.contains(it->first) || !it->second.facts_known) {
       ++it;
     } else {
       acks_.erase(it->first);

@@ -16,6 +16,6 @@ struct DomainFacts {
 
 // Reads DomainFacts from domain XML as libvirt formats it. Tolerant: what it cannot find keeps its
 // default.
-DomainFacts parseDomainXml(const std::string& xml);
+DomainFacts parseDomainXml(const std::string& text);
 
 }  // namespace balloond::libvirt

@@ -55,8 +55,9 @@ class FakeLibvirtApi : public libvirt::Api {
     if (it == domains.end()) {
       return {libvirt::ErrorKind::kNoDomain, "Domain not found"};
     }
-    max_kib = it->second.values.count("test.max") ? it->second.values.at("test.max") : 0;
-    actual_kib = it->second.values.count("test.cur") ? it->second.values.at("test.cur") : 0;
+    const auto& v = it->second.values;
+    max_kib = v.contains("test.max") ? v.at("test.max") : 0;
+    actual_kib = v.contains("test.cur") ? v.at("test.cur") : 0;
     return {};
   }
   libvirt::CallError domainXml(const std::string& vm, std::string& out) override {
@@ -92,8 +93,8 @@ class FakeLibvirtApi : public libvirt::Api {
     return {};
   }
   libvirt::CallError nodeMemory(HostSample& out) override {
-    out.total_kib = 32 * 1024 * 1024;
-    out.available_kib = 16 * 1024 * 1024;
+    out.total_kib = int64_t{32} * 1024 * 1024;
+    out.available_kib = int64_t{16} * 1024 * 1024;
     return {};
   }
   std::vector<libvirt::Event> takeEvents() override { return std::exchange(events, {}); }

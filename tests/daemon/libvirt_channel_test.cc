@@ -12,6 +12,8 @@ namespace {
 
 using testing::FakeLibvirtApi;
 
+constexpr int64_t kMib = 1024;  // KiB
+
 class LibvirtChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,9 +56,9 @@ class LibvirtChannelTest : public ::testing::Test {
 
 TEST_F(LibvirtChannelTest, OneBulkStatsCallPerReadMapsBalloonFields) {
   auto& d = api->add("web", 4096, 3072, 1500, now);
-  d.values["balloon.rss"] = 3100 * 1024;
+  d.values["balloon.rss"] = 3100 * kMib;
   d.values["balloon.swap_in"] = 7;
-  d.values["balloon.disk_caches"] = 512 * 1024;
+  d.values["balloon.disk_caches"] = 512 * kMib;
   api->add("db", 8192, 8192, 4000, now);
 
   const Snapshot snap = read();
@@ -64,17 +66,17 @@ TEST_F(LibvirtChannelTest, OneBulkStatsCallPerReadMapsBalloonFields) {
   EXPECT_EQ(api->stats_calls, 1);
   EXPECT_TRUE(api->last_nowait);
   EXPECT_EQ(snap.time_s, now);
-  EXPECT_EQ(snap.host.total_kib, 32 * 1024 * 1024);
+  EXPECT_EQ(snap.host.total_kib, kMib * 32 * 1024);
   ASSERT_EQ(snap.vms.size(), 2U);
   const VmSample* web = find(snap, "web");
   ASSERT_NE(web, nullptr);
-  EXPECT_EQ(web->max_kib, 4096 * 1024);
-  EXPECT_EQ(web->actual_kib, 3072 * 1024);
-  EXPECT_EQ(web->rss_kib, 3100 * 1024);
-  EXPECT_EQ(web->guest.available_kib, 1500 * 1024) << "from balloon.usable";
-  EXPECT_EQ(web->guest.total_kib, (4096 - 50) * 1024) << "from balloon.available";
+  EXPECT_EQ(web->max_kib, 4096 * kMib);
+  EXPECT_EQ(web->actual_kib, 3072 * kMib);
+  EXPECT_EQ(web->rss_kib, 3100 * kMib);
+  EXPECT_EQ(web->guest.available_kib, 1500 * kMib) << "from balloon.usable";
+  EXPECT_EQ(web->guest.total_kib, (4096 - 50) * kMib) << "from balloon.available";
   EXPECT_EQ(web->guest.swap_in_kib, 7);
-  EXPECT_EQ(web->guest.disk_caches_kib, 512 * 1024);
+  EXPECT_EQ(web->guest.disk_caches_kib, 512 * kMib);
   EXPECT_EQ(web->guest.last_update_s, now);
   EXPECT_EQ(web->stats_period_s, 2);
   EXPECT_TRUE(web->has_balloon);
@@ -175,7 +177,7 @@ TEST_F(LibvirtChannelTest, GuestFieldsSkippedByNowaitKeepTheLastReport) {
   now += 100;  // well past the driver grace
   const Snapshot snap = read();
   EXPECT_TRUE(snap.vms[0].has_balloon) << "a driver that has reported is not no-driver";
-  EXPECT_EQ(snap.vms[0].guest.available_kib, 500 * 1024);
+  EXPECT_EQ(snap.vms[0].guest.available_kib, 500 * kMib);
   EXPECT_EQ(snap.vms[0].guest.last_update_s, now - 100) << "the old report, to age into stale";
 }
 
@@ -187,7 +189,7 @@ TEST_F(LibvirtChannelTest, HoldsTargetsWhileAVmMigrates) {
                          .event = VIR_DOMAIN_EVENT_SUSPENDED,
                          .detail = VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED});
   EXPECT_EQ(read().vms[0].exclude_reason, "migrating");
-  EXPECT_FALSE(channel().push("mover", 1024 * 1024).ok());
+  EXPECT_FALSE(channel().push("mover", 1024 * kMib).ok());
   EXPECT_TRUE(api->pushes.empty());
 
   api->events.push_back({.kind = libvirt::Event::Kind::kLifecycle,
@@ -209,19 +211,19 @@ TEST_F(LibvirtChannelTest, HoldsTargetsWhileAVmMigrates) {
 TEST_F(LibvirtChannelTest, RecordsBalloonChangeEventsAsAcknowledgements) {
   api->add("a", 2048, 2048, 1500, now);
   read();
-  ASSERT_TRUE(channel().push("a", 1536 * 1024).ok());
+  ASSERT_TRUE(channel().push("a", 1536 * kMib).ok());
   api->events.push_back({.kind = libvirt::Event::Kind::kBalloonChange,
                          .vm = "a",
-                         .actual_kib = 1800 * 1024,
+                         .actual_kib = 1800 * kMib,
                          .at_s = now + 0.5});
   api->events.push_back({.kind = libvirt::Event::Kind::kBalloonChange,
                          .vm = "a",
-                         .actual_kib = 1536 * 1024,
+                         .actual_kib = 1536 * kMib,
                          .at_s = now + 1.5});
   read();
   ASSERT_TRUE(channel().acks().contains("a"));
   const auto& ack = channel().acks().at("a");
-  EXPECT_EQ(ack.actual_kib, 1536 * 1024);
+  EXPECT_EQ(ack.actual_kib, 1536 * kMib);
   EXPECT_EQ(ack.count, 2);
   EXPECT_EQ(ack.last_s, now + 1.5);
 }
@@ -230,7 +232,7 @@ TEST_F(LibvirtChannelTest, AVmThatVanishedBeforeThePushIsRoutine) {
   api->add("gone", 2048, 2048, 1500, now);
   read();
   api->vanish_on_push.insert("gone");
-  EXPECT_TRUE(channel().push("gone", 1024 * 1024).ok());
+  EXPECT_TRUE(channel().push("gone", 1024 * kMib).ok());
   EXPECT_TRUE(read().vms.empty());
 }
 
@@ -246,8 +248,8 @@ TEST_F(LibvirtChannelTest, OneVmsErrorsDoNotStopTheOthers) {
   api->push_fails.insert("bad");
   snap = read();
   EXPECT_EQ(snap.vms.size(), 2U);
-  EXPECT_FALSE(channel().push("bad", 1024 * 1024).ok());
-  EXPECT_TRUE(channel().push("good", 1024 * 1024).ok());
+  EXPECT_FALSE(channel().push("bad", 1024 * kMib).ok());
+  EXPECT_TRUE(channel().push("good", 1024 * kMib).ok());
   EXPECT_TRUE(channel().connected());
 }
 
@@ -321,7 +323,7 @@ TEST_F(LibvirtChannelTest, ReconnectKeepsTheControllersPerVmHistory) {
   ASSERT_FALSE(r.error);
   ASSERT_EQ(r.changes.size(), 1U);
   const int64_t target = r.changes[0].to_kib;
-  EXPECT_LT(target, 4096 * 1024);
+  EXPECT_LT(target, 4096 * kMib);
 
   // libvirtd dies: the close callback fires, and it stays away for a while.
   api->reachable = false;
@@ -361,8 +363,8 @@ TEST_F(LibvirtChannelTest, MinGuaranteeRaisesTheFloor) {
   Controller controller(channel(), std::move(*policy), settingsFromConfig(c));
   controller.tick();
   ASSERT_EQ(controller.status().size(), 1U);
-  EXPECT_EQ(controller.status()[0].floor_kib, 2048 * 1024);
-  EXPECT_GE(controller.status()[0].target_kib, 2048 * 1024);
+  EXPECT_EQ(controller.status()[0].floor_kib, 2048 * kMib);
+  EXPECT_GE(controller.status()[0].target_kib, 2048 * kMib);
 }
 
 }  // namespace

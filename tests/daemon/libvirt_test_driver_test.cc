@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -68,7 +69,7 @@ TEST(LibvirtTestDriverTest, ThousandDomainsInOneTick) {
   EXPECT_EQ(controller.status().size(), 1000U);
   EXPECT_EQ(second.push_failures, 0);
   EXPECT_LT(seconds, 5.0) << "one tick over 1,000 domains";
-  std::remove(path.c_str());
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <string>
 
@@ -9,15 +11,13 @@ namespace balloond::testing {
 // 2 GiB max, a virtio balloon with a 2 s stats period, every tenth one with a 512 MiB
 // <min_guarantee>. Returns its absolute path, for the URI test:///PATH.
 inline std::string writeTestNode(int count, const std::string& dir) {
-  const std::string path = dir + "/balloond-test-node-" + std::to_string(count) + ".xml";
+  std::string path = dir + "/balloond-test-node-" + std::to_string(count) + ".xml";
   std::ofstream out(path);
   out << "<node>\n<cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
          "<active>2</active><mhz>2000</mhz><model>x86_64</model></cpu>\n"
          "<memory>33554432</memory>\n";
   for (int i = 0; i < count; ++i) {
-    char name[16];
-    std::snprintf(name, sizeof name, "vm%04d", i);
-    out << "<domain type='test'><name>" << name << "</name>"
+    out << "<domain type='test'><name>" << fmt::format("vm{:04}", i) << "</name>"
         << "<memory unit='KiB'>2097152</memory><currentMemory unit='KiB'>2097152</currentMemory>";
     if (i % 10 == 0) {
       out << "<memtune><min_guarantee unit='MiB'>512</min_guarantee></memtune>";
