@@ -229,7 +229,8 @@ void LibvirtChannel::handleStatsPeriod(const std::string& vm, VmInfo& info, VmSa
     return;
   }
   out.stats_period_s = 0;
-  if (spec_.set_stats_period && configured > 0) {
+  // Tried once per boot: a driver that refuses it is reported, not asked again every tick.
+  if (spec_.set_stats_period && configured > 0 && once(info, "period-tried")) {
     const libvirt::CallError e = api_->setStatsPeriod(vm, configured);
     if (!e) {
       info.facts.stats_period_s = configured;
@@ -240,7 +241,7 @@ void LibvirtChannel::handleStatsPeriod(const std::string& vm, VmInfo& info, VmSa
     if (e.kind != ErrorKind::kNoDomain && once(info, "period-failed")) {
       spdlog::warn("stats-period-failed vm={} period_s={} error=\"{}\"", vm, configured, e.message);
     }
-  } else if (once(info, "stats-off")) {
+  } else if (!spec_.set_stats_period && once(info, "stats-off")) {
     spdlog::warn(
         "stats-off vm={} reason=stats-period-0 hint=\"set channel.libvirt.set_stats_period"
         " or <memballoon><stats period='N'/>\"",

@@ -25,6 +25,11 @@ namespace balloond {
 // history, since a failed read forgets nothing. Each VM's own troubles (no balloon device, a
 // driver that never reports, stats turned off, passthrough devices, migration) are reported once
 // in the log and carried in the sample as an exclusion reason or a note.
+//
+// Threads: libvirt's events arrive on its event-loop thread (see libvirt_api.cc) and are only
+// queued there; virConnectOpen runs on a short-lived thread; every other call runs on the
+// caller's thread. So the stats call and the pushes do block the daemon's loop for one RPC
+// each; NOWAIT keeps libvirtd from waiting on a busy domain's job meanwhile.
 class LibvirtChannel : public Channel {
  public:
   using Clock = std::function<double()>;  // wall-clock seconds (libvirt's last-update is one)
