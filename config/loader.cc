@@ -8,12 +8,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
+#include "config/scenario.h"
 #include "policy/registry.h"
 
 namespace balloond::config {
@@ -58,12 +63,33 @@ constexpr Range kRanges[] = {
     {"deflate_rate_mib_s", 0, kMaxMib},
     {"pressure_rate_mib_s", 0, kMaxMib},
     {"stats_period_s", 0, 3600},  // 0 = never
+    {"short_kib", 0, 1048576},
+    {"limit_mib", 0, kMaxMib},
+    {"work_s", 0, kMaxSeconds, true},
+    {"stall_s", 0, kMaxSeconds},
+    {"from_s", 0, kMaxSeconds},
+    {"freeze_at_s", 0, kMaxSeconds},
     {"inflate_step_mib", 0, kMaxMib, true},
     {"deflate_step_mib", 0, kMaxMib, true},
     {"min_change_mib", 0, kMaxMib},
     {"need_margin_mib", 0, kMaxMib},
     {"grow_holdoff_s", 0, kMaxSeconds},
     {"host_reserve_mib", 0, kMaxMib},
+    {"min_rate_mib_s", 0, kMaxMib, true},
+    {"stuck_after_s", 0, 3600, true},
+    {"uncooperative_window_s", 0, 86400, true},  // and above stuck_after_s
+    {"stale_periods", 1, 1000},
+    // Scenarios only.
+    {"max_s", 0, kMaxSeconds, true},
+    {"reserve_mib", 0, kMaxMib},
+    {"reclaim_mib", 0, kMaxMib, true},
+    {"within_s", 0, kMaxSeconds},
+    {"to_s", 0, kMaxSeconds},
+    {"target_min_mib", 0, kMaxMib},
+    {"target_max_mib", 0, kMaxMib},
+    {"actual_min_mib", 0, kMaxMib},
+    {"actual_max_mib", 0, kMaxMib},
+    {"pushes_at_most", 0, 1000000},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
     {"driver_grace_s", 0, kMaxSeconds},
@@ -151,6 +177,7 @@ class Reader {
                       return policy(x, c.policy);
                     }},
                    {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                   {"acks", [&](const Val& x) { return acks(x, c.acks); }},
                    {"vms",
                     [&](const Val& x) {
                       return list(x, [&](const Val& item, bool) {
@@ -236,7 +263,8 @@ class Reader {
                   });
   }
 
-  bool simVm(const Val& v, SimVmSpec& vm, std::set<std::string>& names) {
+  bool simVm(const Val& v, SimVmSpec& vm, std::set<std::string>& names,
+             const std::vector<Field>& extra = {}) {
     auto name = [&](const Val& x) {
       if (!str(x, vm.name)) return false;
       if (!validVmName(vm.name)) {
@@ -244,17 +272,18 @@ class Reader {
       }
       return names.insert(vm.name).second || fail(x, "duplicate VM name '" + vm.name + "'");
     };
-    return map(v,
-               {
-                   {"name", name, kRequired},
-                   num("max_mib", vm.max_mib, kRequired),
-                   num("actual_mib", vm.actual_mib),
-                   num("swap_mib", vm.swap_mib),
-                   num("start_s", vm.start_s),
-                   num("stop_s", vm.stop_s),
-                   {"workload", [&](const Val& x) { return workload(x, vm.workload); }},
-                   {"driver", [&](const Val& x) { return driver(x, vm.driver); }},
-               }) &&
+    std::vector<Field> fields = {
+        {"name", name, kRequired},
+        num("max_mib", vm.max_mib, kRequired),
+        num("actual_mib", vm.actual_mib),
+        num("swap_mib", vm.swap_mib),
+        num("start_s", vm.start_s),
+        num("stop_s", vm.stop_s),
+        {"workload", [&](const Val& x) { return workload(x, vm.workload); }},
+        {"driver", [&](const Val& x) { return driver(x, vm.driver); }},
+    };
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return map(v, fields) &&
            (!vm.actual_mib || *vm.actual_mib <= vm.max_mib ||
             fail(at(v, "actual_mib"), "must be at most max_mib (" + fmt(vm.max_mib) + "), got " +
                                           fmt(*vm.actual_mib))) &&
@@ -331,6 +360,12 @@ class Reader {
                num("deflate_rate_mib_s", d.deflate_rate_mib_s),
                num("pressure_rate_mib_s", d.pressure_rate_mib_s),
                num("stats_period_s", d.stats_period_s),
+               num("short_kib", d.short_kib),
+               num("limit_mib", d.limit_mib),
+               num("work_s", d.work_s),
+               num("stall_s", d.stall_s),
+               num("from_s", d.from_s),
+               num("freeze_at_s", d.freeze_at_s),
            });
   }
 
@@ -365,6 +400,20 @@ class Reader {
                   });
   }
 
+  bool acks(const Val& v, AckSpec& a) {
+    return map(v,
+               {
+                   num("min_rate_mib_s", a.min_rate_mib_s),
+                   num("stuck_after_s", a.stuck_after_s),
+                   num("uncooperative_window_s", a.uncooperative_window_s),
+                   num("stale_periods", a.stale_periods),
+               }) &&
+           (a.uncooperative_window_s > a.stuck_after_s ||
+            fail(at(v, "uncooperative_window_s"), "must be above stuck_after_s (" +
+                                                      fmt(a.stuck_after_s) + "), got " +
+                                                      fmt(a.uncooperative_window_s)));
+  }
+
   bool vmOverride(const Val& v, VmOverrideSpec& o) {
     auto match = [&](const Val& x) {
       return str(x, o.match) && (!o.match.empty() || fail(x, "must not be empty"));
@@ -381,6 +430,179 @@ class Reader {
                                            "), got " + fmt(*o.ceiling_mib)));
   }
 
+  // --- Scenarios: a simulated host with per-VM limits, events and expectations.
+
+ public:
+  bool scenario(const Val& v, ScenarioSpec& sc) {
+    Config& c = sc.config;
+    c.channel.type = "sim";
+    std::set<std::string> names;
+    bool have_policy = false;
+    auto vm = [&](const Val& item, bool) {
+      SimVmSpec& spec = c.channel.sim.vms.emplace_back();
+      VmOverrideSpec& limits = c.vms.emplace_back();
+      return simVm(item, spec, names,
+                   {num("floor_mib", limits.floor_mib), num("ceiling_mib", limits.ceiling_mib),
+                    flag("excluded", limits.excluded)}) &&
+             ((limits.match = spec.name), true);
+    };
+    return map(v,
+               {
+                   {"name", [&](const Val& x) { return str(x, sc.name); }, kRequired},
+                   {"clock", [&](const Val& x) { return clock(x, sc); }, kRequired},
+                   {"host", [&](const Val& x) { return host(x, c); }, kRequired},
+                   num("default_floor_mib", c.default_floor_mib),
+                   {"policy",
+                    [&](const Val& x) {
+                      have_policy = true;
+                      return policy(x, c.policy);
+                    }},
+                   {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                   {"acks", [&](const Val& x) { return acks(x, c.acks); }},
+                   {"vms", [&](const Val& x) { return list(x, vm); }, kRequired},
+                   {"events",
+                    [&](const Val& x) {
+                      return list(x, [&](const Val& item, bool) {
+                        return event(item, sc.events.emplace_back(), names);
+                      });
+                    }},
+                   {"expect", [&](const Val& x) { return expect(x, sc, names); }},
+                   {"must_break", [&](const Val& x) { return str(x, sc.must_break.emplace()); }},
+               }) &&
+           (have_policy || checkPolicy(at(v, "policy"), c.policy)) &&
+           (!sc.must_break || mustBreakNamesAnExpectation(at(v, "must_break"), sc));
+  }
+
+ private:
+  bool clock(const Val& v, ScenarioSpec& sc) {
+    return map(v, {num("tick_s", sc.tick_s), num("max_s", sc.max_s, kRequired)});
+  }
+
+  bool host(const Val& v, Config& c) {
+    return map(v, {
+                      num("total_mib", c.channel.sim.total_mib, kRequired),
+                      num("reserve_mib", c.guards.host_reserve_mib),
+                      num("overhead_mib", c.channel.sim.overhead_mib),
+                      num("per_vm_overhead_mib", c.channel.sim.per_vm_overhead_mib),
+                  });
+  }
+
+  bool knownVm(const Val& v, const std::string& name, const std::set<std::string>& names) {
+    return names.contains(name) || fail(v, "no VM named '" + name + "' in vms");
+  }
+
+  // One event: `at_s` and exactly one of reclaim_mib, workload (with vm), start, stop.
+  bool event(const Val& v, ScenarioEvent& e, const std::set<std::string>& names) {
+    int kinds = 0;
+    auto kind = [&](ScenarioEvent::Kind k) {
+      e.kind = k;
+      ++kinds;
+    };
+    auto named = [&](ScenarioEvent::Kind k) {
+      return [&, k](const Val& x) {
+        kind(k);
+        return str(x, e.vm) && knownVm(x, e.vm, names);
+      };
+    };
+    using K = ScenarioEvent::Kind;
+    return map(v,
+               {
+                   num("at_s", e.at_s, kRequired),
+                   {"reclaim_mib",
+                    [&](const Val& x) {
+                      kind(K::kReclaim);
+                      return number(x, "reclaim_mib", e.reclaim_mib);
+                    }},
+                   {"vm", [&](const Val& x) { return str(x, e.vm) && knownVm(x, e.vm, names); }},
+                   {"workload",
+                    [&](const Val& x) {
+                      kind(K::kWorkload);
+                      return workload(x, e.workload);
+                    }},
+                   {"start", named(K::kStart)},
+                   {"stop", named(K::kStop)},
+               }) &&
+           (kinds == 1 || fail(v, "needs exactly one of reclaim_mib, workload, start or stop")) &&
+           (e.kind != K::kWorkload || !e.vm.empty() || fail(v, "a workload event needs 'vm'"));
+  }
+
+  bool expect(const Val& v, ScenarioSpec& sc, const std::set<std::string>& names) {
+    auto invariant = [&](const Val& x, bool) {
+      std::string name;
+      std::vector<std::string_view> known(knownInvariants().begin(), knownInvariants().end());
+      return choice(x, name, known, "invariant") && (sc.invariants.push_back(name), true);
+    };
+    return map(v, {
+                      {"outcome", [&](const Val& x) { return outcome(x, sc.outcome.emplace()); }},
+                      {"vms",
+                       [&](const Val& x) {
+                         return list(x, [&](const Val& item, bool) {
+                           return vmExpectation(item, sc.vm_expectations.emplace_back(), names);
+                         });
+                       }},
+                      {"invariants", [&](const Val& x) { return list(x, invariant); }},
+                  });
+  }
+
+  bool outcome(const Val& v, OutcomeExpectation& o) {
+    static const std::vector<std::string_view> kOutcomes = {"success", "cannot-free", "refused"};
+    auto refused = [&](const Val& x) {
+      auto& out = o.refused.emplace();
+      return list(x, [&](const Val& item, bool) { return str(item, out.emplace_back()); });
+    };
+    return map(
+        v, {
+               {"reclaim", [&](const Val& x) { return choice(x, o.outcome, kOutcomes, "outcome"); },
+                kRequired},
+               num("within_s", o.within_s),
+               {"refused", refused},
+           });
+  }
+
+  bool vmExpectation(const Val& v, VmExpectation& e, const std::set<std::string>& names) {
+    static const std::vector<std::string_view> kStates = {
+        "settled", "converging", "stuck", "uncooperative", "no-driver", "stale", "excluded"};
+    auto state = [&](std::optional<std::string>& out) {
+      return [&](const Val& x) { return choice(x, out.emplace(), kStates, "state"); };
+    };
+    double pushes = -1;
+    return map(v,
+               {
+                   {"vm", [&](const Val& x) { return str(x, e.vm) && knownVm(x, e.vm, names); },
+                    kRequired},
+                   num("at_s", e.at_s),
+                   num("from_s", e.from_s),
+                   num("to_s", e.to_s),
+                   {"state", state(e.state)},
+                   {"never", state(e.never)},
+                   {"ever", state(e.ever)},
+                   {"reason_contains",
+                    [&](const Val& x) { return str(x, e.reason_contains.emplace()); }},
+                   num("target_min_mib", e.target_min_mib),
+                   num("target_max_mib", e.target_max_mib),
+                   num("actual_min_mib", e.actual_min_mib),
+                   num("actual_max_mib", e.actual_max_mib),
+                   num("pushes_at_most", pushes),
+               }) &&
+           ((pushes < 0) || ((e.pushes_at_most = static_cast<int>(pushes)), true)) &&
+           (!e.at_s || (!e.to_s && e.from_s == 0) ||
+            fail(v, "give either at_s or a from_s/to_s window, not both"));
+  }
+
+  bool mustBreakNamesAnExpectation(const Val& v, const ScenarioSpec& sc) {
+    const std::string& name = *sc.must_break;
+    const bool invariant =
+        std::find(sc.invariants.begin(), sc.invariants.end(), name) != sc.invariants.end();
+    const bool outcome = name == "outcome" && sc.outcome;
+    const bool vm = name.rfind("vms[", 0) == 0 && name.back() == ']' &&
+                    std::stoul(name.substr(4)) < sc.vm_expectations.size();
+    return invariant || outcome || vm ||
+           fail(v,
+                "names no expectation of this scenario (an invariant it lists, 'outcome', "
+                "or 'vms[N]')");
+  }
+
+ private:
   // --- Generic readers.
 
   bool fail(const Val& v, const std::string& problem) {
@@ -532,17 +754,67 @@ Result<Config> parseConfig(const std::string& text, const std::string& source) {
   }
 }
 
+namespace {
+
+// The whole file, or an error naming it and the reason.
+Result<std::string> readFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{path +
+                 ": cannot read: " + std::make_error_code(std::errc::is_a_directory).message()};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  return text.str();
+}
+
+}  // namespace
+
 Result<Config> loadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::string text;
-  char buf[65536];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
-  const int err = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  if (err != 0) return Error{path + ": cannot read: " + std::strerror(err)};
-  return parseConfig(text, path);
+  auto text = readFile(path);
+  if (!text) {
+    return text.error();
+  }
+  return parseConfig(*text, path);
+}
+
+const std::vector<std::string>& knownInvariants() {
+  static const std::vector<std::string> kInvariants = {
+      "no_target_below_floor", "no_target_above_ceiling", "host_free_never_below_reserve",
+      "free_before_allocate", "no_oom"};
+  return kInvariants;
+}
+
+Result<ScenarioSpec> parseScenario(const std::string& text, const std::string& source) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    Reader reader(source);
+    ScenarioSpec sc;
+    sc.source = source;
+    sc.config.source = source;
+    if (!reader.scenario(Val{root, "", root.Mark()}, sc)) return reader.error();
+    sc.config.tick_s = sc.tick_s;
+    return sc;
+  } catch (const YAML::ParserException& e) {
+    return Error{where(source, e.mark) + "syntax error: " + e.msg};
+  } catch (const std::exception& e) {
+    return Error{source + ": internal error: " + e.what()};
+  }
+}
+
+Result<ScenarioSpec> loadScenarioFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) {
+    return text.error();
+  }
+  return parseScenario(*text, path);
 }
 
 }  // namespace balloond::config

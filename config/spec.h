@@ -46,6 +46,12 @@ struct DriverSpec {
   double deflate_rate_mib_s = 1536;  // deflate rate
   double pressure_rate_mib_s = 8;    // inflate rate when the guest must reclaim or swap
   double stats_period_s = 1;         // how often the guest reports stats; 0 = never
+  double short_kib = 0;              // ideal: stops this far short of each target
+  double limit_mib = 0;              // hidden-floor / hidden-ceiling: the size it cannot pass
+  double work_s = 10;                // intermittent: works this long ...
+  double stall_s = 5;                // ... then stalls this long, over and over
+  double from_s = 0;                 // stuck: stops moving this long after the VM starts
+  double freeze_at_s = 0;            // stale-stats: stops reporting this long after start
 
   friend bool operator==(const DriverSpec&, const DriverSpec&) = default;
 };
@@ -114,6 +120,16 @@ struct GuardSpec {
   friend bool operator==(const GuardSpec&, const GuardSpec&) = default;
 };
 
+// How acknowledgements are judged: what counts as progress, when a guest is stuck.
+struct AckSpec {
+  double min_rate_mib_s = 1;           // slower progress toward a target is no progress
+  double stuck_after_s = 5;            // no progress this long: stuck, target retracted
+  double uncooperative_window_s = 60;  // stalled over half of this window: uncooperative
+  double stale_periods = 3;            // stats older than this many periods: stale
+
+  friend bool operator==(const AckSpec&, const AckSpec&) = default;
+};
+
 // Per-VM settings, by exact name or glob; later entries override earlier ones.
 struct VmOverrideSpec {
   std::string match;
@@ -132,6 +148,7 @@ struct Config {
   ChannelSpec channel;
   PolicySpec policy;
   GuardSpec guards;
+  AckSpec acks;
   std::vector<VmOverrideSpec> vms;
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -12,6 +12,11 @@ namespace balloond {
 
 ControlSettings settingsFromConfig(const config::Config& config) {
   const auto& g = config.guards;
+  AckSettings acks;
+  acks.min_rate_kib_s = config.acks.min_rate_mib_s * kKibPerMib;
+  acks.stuck_after_s = config.acks.stuck_after_s;
+  acks.window_s = config.acks.uncooperative_window_s;
+  acks.stale_periods = config.acks.stale_periods;
   return ControlSettings{
       .policy_name = config.policy.name,
       .guards =
@@ -23,6 +28,7 @@ ControlSettings settingsFromConfig(const config::Config& config) {
               .grow_holdoff_s = g.grow_holdoff_s,
               .host_reserve_kib = mibToKib(g.host_reserve_mib),
           },
+      .acks = acks,
       .default_floor_kib = mibToKib(config.default_floor_mib),
       .overrides = config.vms,
   };
@@ -34,11 +40,15 @@ Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spe
 
 Controller::Controller(Channel& channel, std::unique_ptr<policy::Policy> policy,
                        ControlSettings settings)
-    : channel_(channel), policy_(std::move(policy)), settings_(std::move(settings)) {}
+    : channel_(channel),
+      policy_(std::move(policy)),
+      settings_(std::move(settings)),
+      tracker_(settings_.acks) {}
 
 void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControlSettings settings) {
   policy_ = std::move(policy);
   settings_ = std::move(settings);
+  tracker_.setSettings(settings_.acks);
 }
 
 policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
@@ -66,33 +76,6 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
   return limits;
 }
 
-policy::AckState Controller::deriveState(const VmSample& vm, const VmRecord& record, bool excluded,
-                                         double now_s) const {
-  using policy::AckState;
-  if (excluded) {
-    return AckState::kExcluded;
-  }
-  if (!vm.has_balloon) {
-    return AckState::kNoDriver;
-  }
-  const double age = now_s - vm.guest.last_update_s;
-  if (vm.guest.last_update_s <= 0 || vm.stats_period_s <= 0 || age > 3 * vm.stats_period_s) {
-    return AckState::kStale;
-  }
-  const int64_t tolerance = std::max<int64_t>(kKibPerMib, record.target_kib / 200);
-  return std::abs(vm.actual_kib - record.target_kib) <= tolerance ? AckState::kSettled
-                                                                  : AckState::kConverging;
-}
-
-void Controller::refreshState(const VmSample& vm, VmRecord& record, bool excluded, double now_s) {
-  const policy::AckState state = deriveState(vm, record, excluded, now_s);
-  if (state != record.state) {
-    spdlog::info("vm-state vm={} from={} to={}", vm.name, policy::toString(record.state),
-                 policy::toString(state));
-    record.state = state;
-  }
-}
-
 void Controller::forgetGoneVms(const Snapshot& snap) {
   std::set<std::string> present;
   for (const auto& vm : snap.vms) {
@@ -105,8 +88,53 @@ void Controller::forgetGoneVms(const Snapshot& snap) {
     }
     spdlog::info("vm-removed vm={}", it->first);
     policy_state_.vms.erase(it->first);
+    tracker_.forget(it->first);
     it = records_.erase(it);
   }
+}
+
+void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s) {
+  AckVerdict verdict = tracker_.observe(vm, record.target_kib, excluded, now_s);
+  using policy::AckState;
+  auto routine = [](AckState a) { return a == AckState::kSettled || a == AckState::kConverging; };
+  if (!record.judged || verdict.state != record.verdict.state) {
+    // Settling and converging are the normal rhythm; anything else is news for operators.
+    const bool news = !routine(verdict.state) || !routine(record.verdict.state);
+    const auto level = verdict.state == AckState::kUncooperative ? spdlog::level::warn
+                       : news                                    ? spdlog::level::info
+                                                                 : spdlog::level::debug;
+    spdlog::log(level, "vm-state vm={} from={} to={} reason=\"{}\"", vm.name,
+                record.judged ? policy::toString(record.verdict.state) : "new",
+                policy::toString(verdict.state), verdict.reason);
+  }
+  record.verdict = std::move(verdict);
+  record.judged = true;
+}
+
+bool Controller::push(const std::string& vm, int64_t target_kib, const std::string& reason,
+                      double now_s, TickReport& report, bool retraction) {
+  VmRecord& record = records_.at(vm);
+  auto status = channel_.push(vm, target_kib);
+  if (!status) {
+    ++report.push_failures;
+    report.failed_pushes.push_back(vm);
+    spdlog::warn("push-failed vm={} to_mib={} error=\"{}\"", vm, target_kib / kKibPerMib,
+                 status.error().message);
+    return false;
+  }
+  spdlog::info("target-set vm={} from_mib={} to_mib={} reason={}", vm,
+               record.target_kib / kKibPerMib, target_kib / kKibPerMib, reason);
+  report.changes.push_back({vm, record.target_kib, target_kib, reason});
+  policy::VmPolicyState& ps = policy_state_.vms[vm];
+  if (!retraction) {  // taking back a request the guest could not meet gives it nothing
+    (target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
+  }
+  ps.last_target_kib = target_kib;
+  ps.last_reason = reason;
+  record.target_kib = target_kib;
+  record.reason = reason;
+  record.last_change_s = now_s;
+  return true;
 }
 
 TickReport Controller::tick() {
@@ -118,81 +146,127 @@ TickReport Controller::tick() {
     return report;
   }
   snapshot_ = std::move(*snap);
-  report.time_s = snapshot_.time_s;
+  const double now = snapshot_.time_s;
+  report.time_s = now;
   forgetGoneVms(snapshot_);
 
-  policy::PolicyInput input{.now_s = snapshot_.time_s,
-                            .host = snapshot_.host,
-                            .host_reserve_kib = settings_.guards.host_reserve_kib,
-                            .vms = {}};
+  views_.clear();
   for (const auto& vm : snapshot_.vms) {
     auto [it, added] = records_.try_emplace(vm.name);
     VmRecord& record = it->second;
     if (added) {
       record.target_kib = vm.actual_kib;
-      record.last_change_s = snapshot_.time_s;
+      record.last_change_s = now;
       spdlog::info("vm-added vm={} max_mib={} actual_mib={}", vm.name, vm.max_kib / kKibPerMib,
                    vm.actual_kib / kKibPerMib);
     }
     const policy::VmLimits limits = limitsFor(vm);
-    refreshState(vm, record, limits.excluded, snapshot_.time_s);
-    input.vms.push_back(policy::VmView{.sample = &vm,
-                                       .limits = limits,
-                                       .target_kib = record.target_kib,
-                                       .ack = record.state,
-                                       .stats_fresh = record.state != policy::AckState::kStale});
+    judge(vm, record, limits.excluded, now);
+    if (record.verdict.retract && record.target_kib != vm.actual_kib) {
+      push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
+           now, report, true);
+    }
+    const auto state = record.verdict.state;
+    views_.push_back(policy::VmView{
+        .sample = &vm,
+        .limits = limits,
+        .target_kib = record.target_kib,
+        .ack = state,
+        .stats_fresh = state != policy::AckState::kStale && vm.guest.last_update_s > 0,
+        .shrink_blocked = record.verdict.shrink_blocked,
+        .grow_blocked = record.verdict.grow_blocked});
   }
 
-  const auto proposed = policy_->decide(input, policy_state_);
-  const auto guarded = policy::applyGuards(input, proposed, settings_.guards, policy_state_);
-  pushChanges(guarded, snapshot_.time_s, report);
-  rebuildStatus(input);
+  policy::PolicyInput input{.now_s = now,
+                            .host = snapshot_.host,
+                            .host_reserve_kib = settings_.guards.host_reserve_kib,
+                            .vms = views_};
+  auto proposed = policy_->decide(input, policy_state_);
+  if (reclaim_) {
+    // An admin reclaim's donors follow its plan, not the policy.
+    auto urgent = reclaim_->update(views_, settings_.guards, now);
+    for (auto& d : proposed) {
+      auto it = std::find_if(urgent.begin(), urgent.end(),
+                             [&](const policy::Decision& u) { return u.vm == d.vm; });
+      if (it != urgent.end()) {
+        d = *it;
+      }
+    }
+    if (!reclaim_->active() && reclaim_->status().finished_s == now) {
+      spdlog::info("reclaim-done id={} outcome={} text=\"{}\"", reclaim_->status().id,
+                   toString(reclaim_->status().outcome), reclaim_->status().text);
+    }
+  }
+  policy::Guards guards = settings_.guards;
+  guards.host_reserve_kib += reclaimEarmarkKib(now);
+  const auto guarded = policy::applyGuards(input, proposed, guards, policy_state_);
+  pushChanges(guarded, now, report);
+  for (const auto& view : views_) {  // what this tick pushed changes what the guests are doing
+    judge(*view.sample, records_.at(view.sample->name), view.limits.excluded, now);
+  }
+  rebuildStatus();
   return report;
+}
+
+int64_t Controller::reclaimEarmarkKib(double now_s) const {
+  if (!reclaim_) {
+    return 0;
+  }
+  const ReclaimStatus& s = reclaim_->status();
+  const bool holding =
+      s.outcome == ReclaimStatus::Outcome::kSuccess && now_s - s.finished_s < kReclaimHoldS;
+  return reclaim_->active() || holding ? s.requested_kib : 0;
 }
 
 void Controller::pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                              TickReport& report) {
   for (const auto& d : decisions) {
-    VmRecord& record = records_.at(d.vm);
-    if (d.target_kib == record.target_kib) {
-      continue;
+    if (d.target_kib != records_.at(d.vm).target_kib) {
+      push(d.vm, d.target_kib, d.reason, now_s, report);
     }
-    auto status = channel_.push(d.vm, d.target_kib);
-    if (!status) {
-      ++report.push_failures;
-      spdlog::warn("push-failed vm={} to_mib={} error=\"{}\"", d.vm, d.target_kib / kKibPerMib,
-                   status.error().message);
-      continue;
-    }
-    spdlog::info("target-set vm={} from_mib={} to_mib={} reason={}", d.vm,
-                 record.target_kib / kKibPerMib, d.target_kib / kKibPerMib, d.reason);
-    report.changes.push_back({d.vm, record.target_kib, d.target_kib, d.reason});
-    policy::VmPolicyState& ps = policy_state_.vms[d.vm];
-    (d.target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
-    ps.last_target_kib = d.target_kib;
-    ps.last_reason = d.reason;
-    record.target_kib = d.target_kib;
-    record.pushed = true;
-    record.reason = d.reason;
-    record.last_change_s = now_s;
   }
 }
 
-void Controller::rebuildStatus(const policy::PolicyInput& input) {
+Result<ReclaimStatus> Controller::startReclaim(int64_t kib) {
+  if (reclaim_ && reclaim_->active()) {
+    return Error{"reclaim " + std::to_string(reclaim_->status().id) + " is still in progress"};
+  }
+  if (kib <= 0) {
+    return Error{"reclaim: the amount must be positive"};
+  }
+  if (views_.empty() && snapshot_.time_s == 0) {
+    return Error{"reclaim: no snapshot yet; try again after the first tick"};
+  }
+  reclaim_.emplace(next_reclaim_id_++, kib, views_, settings_.guards, snapshot_.time_s);
+  const ReclaimStatus& s = reclaim_->status();
+  spdlog::info("reclaim-start id={} mib={} outcome={} text=\"{}\"", s.id, kib / kKibPerMib,
+               toString(s.outcome), s.text);
+  return s;
+}
+
+std::optional<ReclaimStatus> Controller::reclaimStatus() const {
+  if (!reclaim_) {
+    return std::nullopt;
+  }
+  return reclaim_->status();
+}
+
+void Controller::rebuildStatus() {
   status_.clear();
-  for (const auto& view : input.vms) {
+  for (const auto& view : views_) {
     const VmSample& vm = *view.sample;
-    VmRecord& record = records_.at(vm.name);
-    refreshState(vm, record, view.limits.excluded, input.now_s);
+    const VmRecord& record = records_.at(vm.name);
     status_.push_back(VmStatus{
         .name = vm.name,
         .max_kib = vm.max_kib,
         .actual_kib = vm.actual_kib,
         .target_kib = record.target_kib,
         .floor_kib = view.limits.floor_kib,
+        .effective_floor_kib = policy::effectiveFloorKib(view, settings_.guards),
         .ceiling_kib = view.limits.ceiling_kib,
         .available_kib = vm.guest.available_kib,
-        .state = record.state,
+        .state = record.verdict.state,
+        .state_reason = record.verdict.reason,
         .reason = !vm.exclude_reason.empty() ? vm.exclude_reason
                   : !vm.note.empty()         ? vm.note
                                              : record.reason,

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "config/spec.h"
+#include "daemon/ack_tracker.h"
 #include "daemon/channel.h"
+#include "daemon/reclaim.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/result.h"
@@ -19,6 +21,7 @@ namespace balloond {
 struct ControlSettings {
   std::string policy_name;
   policy::Guards guards;
+  AckSettings acks;
   int64_t default_floor_kib = 0;
   std::vector<config::VmOverrideSpec> overrides;
 };
@@ -32,10 +35,12 @@ struct VmStatus {
   int64_t max_kib = 0;
   int64_t actual_kib = 0;
   int64_t target_kib = 0;
-  int64_t floor_kib = 0;
+  int64_t floor_kib = 0;            // configured
+  int64_t effective_floor_kib = 0;  // the configured floor, or what the guest needs if more
   int64_t ceiling_kib = 0;
   std::optional<int64_t> available_kib;
   policy::AckState state = policy::AckState::kSettled;
+  std::string state_reason;  // why it is in that state (empty when settled or converging)
   std::string reason;        // why its target last changed
   double last_change_s = 0;  // when
 };
@@ -54,18 +59,28 @@ struct TickReport {
   std::optional<std::string> error;  // the channel could not be read: nothing else happened
   std::vector<TargetChange> changes;
   int64_t push_failures = 0;
+  std::vector<std::string> failed_pushes;  // the VMs whose push failed
 };
 
-// Runs one control cycle per tick(): read a snapshot from the channel, let the policy propose,
-// let the guards make it safe, push what changed, and remember why. Owned by the daemon (real
-// clock) or by a virtual-clock run; it never reads a clock itself.
+// Runs one control cycle per tick(): read a snapshot from the channel, judge every VM's
+// acknowledgements, let the policy propose (or an admin reclaim override it), let the guards
+// make it safe, push what changed, and remember why. Owned by the daemon (real clock) or by a
+// virtual-clock run; it never reads a clock itself.
 class Controller {
  public:
+  // An admin reclaim's freed memory stays set aside from growth this long after it succeeds.
+  static constexpr double kReclaimHoldS = 60;
+
   Controller(Channel& channel, std::unique_ptr<policy::Policy> policy, ControlSettings settings);
 
   TickReport tick();
   // Swaps in a new policy and settings; per-VM history is kept.
   void reconfigure(std::unique_ptr<policy::Policy> policy, ControlSettings settings);
+
+  // Starts an admin reclaim of `kib` over the VMs as of the last tick. The status says
+  // cannot-free at once when the floors forbid it; an error if one is already running.
+  Result<ReclaimStatus> startReclaim(int64_t kib);
+  std::optional<ReclaimStatus> reclaimStatus() const;
 
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
@@ -75,28 +90,32 @@ class Controller {
   // What the controller remembers about one VM between ticks.
   struct VmRecord {
     int64_t target_kib = 0;
-    bool pushed = false;
     std::string reason = "initial";
     double last_change_s = 0;
-    policy::AckState state = policy::AckState::kSettled;
+    AckVerdict verdict;
+    bool judged = false;  // the tracker has given a verdict at least once
   };
 
   policy::VmLimits limitsFor(const VmSample& vm) const;
-  policy::AckState deriveState(const VmSample& vm, const VmRecord& record, bool excluded,
-                               double now_s) const;
-  // Re-derives a VM's state and logs a change.
-  void refreshState(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   void forgetGoneVms(const Snapshot& snap);
+  void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
+  bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
+            TickReport& report, bool retraction = false);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                    TickReport& report);
-  void rebuildStatus(const policy::PolicyInput& input);
+  int64_t reclaimEarmarkKib(double now_s) const;
+  void rebuildStatus();
 
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;
   ControlSettings settings_;
+  AckTracker tracker_;
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;
+  std::vector<policy::VmView> views_;  // this tick's views, pointing into snapshot_
+  std::optional<ReclaimRun> reclaim_;
+  uint64_t next_reclaim_id_ = 1;
   std::vector<VmStatus> status_;
 };
 

@@ -44,10 +44,43 @@ struct DriverRates {
   double deflate = 0;
 };
 
-// Every driver behaviour belongs here. Only "ideal" is modelled so far; other models act ideal.
-DriverRates driverRates(const config::DriverSpec& d) {
+// How fast the driver can move `t` seconds after its VM started. Every model's effect on speed
+// is here; its effect on where it stops is in driverTarget(), on stats in reportsAt().
+DriverRates driverRates(const config::DriverSpec& d, double t) {
+  const std::string& m = d.model;
+  const bool stalled = m == "no-driver" || m == "lying" || (m == "stuck" && t >= d.from_s) ||
+                       (m == "intermittent" && std::fmod(t, d.work_s + d.stall_s) >= d.work_s);
+  if (stalled) {
+    return {};
+  }
+  if (m == "slow") {
+    const double p = d.pressure_rate_mib_s;
+    return {p, p, p, p};
+  }
   return {d.rate_mib_s, d.rate_mib_s / kCacheInflateSlowdown, d.pressure_rate_mib_s,
           d.deflate_rate_mib_s};
+}
+
+// Where the driver actually heads for a requested target: a hidden floor or ceiling it cannot
+// pass, or a small shortfall it never closes.
+double driverTarget(const config::DriverSpec& d, double actual_mib, double target_mib) {
+  if (d.model == "hidden-floor") {
+    return std::max(target_mib, std::min(actual_mib, d.limit_mib));
+  }
+  if (d.model == "hidden-ceiling") {
+    return std::min(target_mib, std::max(actual_mib, d.limit_mib));
+  }
+  const double short_mib = d.short_kib / static_cast<double>(kKibPerMib);
+  if (std::abs(actual_mib - target_mib) <= short_mib) {
+    return actual_mib;
+  }
+  return target_mib < actual_mib ? target_mib + short_mib : target_mib - short_mib;
+}
+
+// Whether the driver still reports stats `t` seconds after its VM started.
+bool reportsAt(const config::DriverSpec& d, double t) {
+  return d.stats_period_s > 0 && d.model != "no-driver" &&
+         !(d.model == "stale-stats" && t >= d.freeze_at_s);
 }
 
 // What an inflating driver takes from each of the guest's pools in one step.
@@ -87,9 +120,9 @@ bool swapOut(GuestState& g, double mib, double swap_mib) {
   return mib - moved <= kEpsilonMib;
 }
 
-// Inflates toward the target for one step. True if the guest must OOM-kill its workload.
-bool inflate(GuestState& g, const DriverRates& r, double dt, double swap_mib) {
-  const Taken t = planInflate(g, r, g.actual_mib - g.target_mib, dt);
+// Inflates toward `target` for one step. True if the guest must OOM-kill its workload.
+bool inflate(GuestState& g, const DriverRates& r, double target, double dt, double swap_mib) {
+  const Taken t = planInflate(g, r, g.actual_mib - target, dt);
   g.actual_mib -= t.total();
   g.cache_mib -= t.cache;
   const bool fits = swapOut(g, t.anon, swap_mib);
@@ -97,9 +130,9 @@ bool inflate(GuestState& g, const DriverRates& r, double dt, double swap_mib) {
   return !fits;
 }
 
-// Deflates toward the target for one step.
-void deflate(GuestState& g, const DriverRates& r, double dt) {
-  g.actual_mib += std::min(g.target_mib - g.actual_mib, r.deflate * dt);
+// Deflates toward `target` for one step.
+void deflate(GuestState& g, const DriverRates& r, double target, double dt) {
+  g.actual_mib += std::min(target - g.actual_mib, r.deflate * dt);
   refreshFree(g);
 }
 
@@ -210,13 +243,21 @@ void SimHost::step(Micros dt_us) {
 void SimHost::stepGuest(Vm& vm, double dt_s, Micros end_us) {
   GuestState& g = vm.state;
   const config::WorkloadSpec& w = vm.spec.workload;
-  const DriverRates rates = driverRates(vm.spec.driver);
-  if (g.target_mib < g.actual_mib) {
-    if (inflate(g, rates, dt_s, vm.spec.swap_mib)) {
+  const config::DriverSpec& d = vm.spec.driver;
+  const double age = static_cast<double>(end_us - vm.started_us) / 1e6 - dt_s;  // at step start
+  const DriverRates rates = driverRates(d, age);
+  const double target = driverTarget(d, g.actual_mib, g.target_mib);
+  if (target < g.actual_mib) {
+    if (inflate(g, rates, target, dt_s, vm.spec.swap_mib)) {
       oomKill(vm, end_us);
     }
-  } else if (g.target_mib > g.actual_mib) {
-    deflate(g, rates, dt_s);
+  } else if (target > g.actual_mib) {
+    deflate(g, rates, target, dt_s);
+  }
+  if (d.model == "lying") {  // claims to move at its rate; the host sees nothing come back
+    const double step =
+        (g.target_mib < vm.claimed_actual_mib ? d.rate_mib_s : d.deflate_rate_mib_s) * dt_s;
+    vm.claimed_actual_mib += std::clamp(g.target_mib - vm.claimed_actual_mib, -step, step);
   }
   if (!vm.restart_at_us) {
     const double t = static_cast<double>(end_us - vm.workload_start_us) / 1e6;
@@ -237,6 +278,8 @@ void SimHost::lifecycle(Vm& vm) {
     g.running = true;
     g.actual_mib = std::clamp(s.actual_mib.value_or(s.max_mib), 0.0, s.max_mib);
     g.target_mib = g.actual_mib;
+    vm.claimed_actual_mib = g.actual_mib;
+    vm.started_us = now_us_;
     refreshFree(g);
     vm.next_report_us = now_us_ + toUs(s.driver.stats_period_s);
     startWorkload(vm);
@@ -251,7 +294,8 @@ void SimHost::lifecycle(Vm& vm) {
     vm.restart_at_us.reset();
     startWorkload(vm);
   }
-  if (s.driver.stats_period_s > 0 && now_us_ >= vm.next_report_us) {
+  const double age = static_cast<double>(now_us_ - vm.started_us) / 1e6;
+  if (reportsAt(s.driver, age) && now_us_ >= vm.next_report_us) {
     vm.report = capture(g, now_s_);
     vm.next_report_us = now_us_ + std::max<Micros>(1, toUs(s.driver.stats_period_s));
   }
@@ -318,8 +362,9 @@ VmSample SimHost::sample(const Vm& vm) const {
   VmSample v;
   v.name = vm.spec.name;
   v.max_kib = toKib(vm.spec.max_mib);
-  v.actual_kib = toKib(vm.state.actual_mib);
-  v.rss_kib = toKib(vm.state.actual_mib);
+  v.actual_kib =
+      toKib(vm.spec.driver.model == "lying" ? vm.claimed_actual_mib : vm.state.actual_mib);
+  v.rss_kib = toKib(vm.state.actual_mib);  // the host's own view: a lie does not reach it
   v.stats_period_s = vm.spec.driver.stats_period_s;
   v.guest = vm.report;
   return v;
@@ -329,6 +374,19 @@ bool SimHost::setTarget(const std::string& vm, int64_t target_kib) {
   for (auto& v : vms_) {
     if (v.spec.name == vm && v.state.running) {
       v.state.target_mib = std::clamp(kibToMib(target_kib), 0.0, v.spec.max_mib);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SimHost::setWorkload(const std::string& vm, const config::WorkloadSpec& workload) {
+  for (auto& v : vms_) {
+    if (v.spec.name == vm) {
+      v.spec.workload = workload;
+      if (v.state.running && !v.restart_at_us) {
+        startWorkload(v);
+      }
       return true;
     }
   }

@@ -50,6 +50,9 @@ class SimHost {
   // Asks a running guest's driver to move toward target_kib. False if no such running VM.
   bool setTarget(const std::string& vm, int64_t target_kib);
 
+  // Replaces a VM's workload; its phases start over now. False if no such VM.
+  bool setWorkload(const std::string& vm, const config::WorkloadSpec& workload);
+
   // For tests, scenarios and the demo summary.
   [[nodiscard]] const GuestState* guest(const std::string& vm) const;
   [[nodiscard]] std::vector<std::string> names() const;  // every configured VM, running or not
@@ -71,6 +74,8 @@ class SimHost {
     Micros workload_start_us = 0;         // the workload's t = 0
     std::optional<Micros> restart_at_us;  // set while the workload is dead after an OOM kill
     Micros next_report_us = 0;            // when the driver next reports stats
+    Micros started_us = 0;                // when the VM started: the driver model's clock
+    double claimed_actual_mib = 0;        // what a lying driver reports as its actual
     GuestStats report;                    // what it last reported
   };
 

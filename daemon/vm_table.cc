@@ -24,10 +24,11 @@ std::string renderVmTable(const Snapshot& snapshot, const std::vector<VmStatus>&
   out += fmt::format("{:<12} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}\n", "VM", "MAX", "TARGET",
                      "ACTUAL", "AVAIL", "FLOOR", "STATE", "REASON");
   for (const auto& vm : vms) {
-    out += fmt::format("{:<12} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}\n", vm.name,
-                       mib(vm.max_kib), mib(vm.target_kib), mib(vm.actual_kib),
-                       vm.available_kib ? mib(*vm.available_kib) : "-", mib(vm.floor_kib),
-                       policy::toString(vm.state), vm.reason);
+    out += fmt::format(
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}\n", vm.name, mib(vm.max_kib),
+        mib(vm.target_kib), mib(vm.actual_kib), vm.available_kib ? mib(*vm.available_kib) : "-",
+        mib(vm.floor_kib), policy::toString(vm.state),
+        vm.state_reason.empty() ? vm.reason : vm.reason + " [" + vm.state_reason + "]");
   }
   return out;
 }

@@ -36,23 +36,33 @@ Shaped guardOne(const VmView& vm, const Decision& d, const Guards& g, const Poli
                 double now_s) {
   const int64_t actual = vm.sample->actual_kib;
   Shaped out{d.target_kib, d.reason};
+  if (vm.shrink_blocked && out.target_kib < actual) {
+    out.set(std::max(vm.target_kib, actual), "stuck-hold");
+  }
+  if (vm.grow_blocked && out.target_kib > actual) {
+    out.set(std::min(vm.target_kib, actual), "stuck-hold");
+  }
   if (out.target_kib < actual) {
     if (!vm.stats_fresh) {
       out.set(actual, "stale-stats");
     }
     auto it = state.vms.find(vm.sample->name);
-    if (it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s) {
+    if (!d.urgent && it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s) {
       out.set(std::max(out.target_kib, std::min(vm.target_kib, actual)), "grow-holdoff");
     }
-    out.set(std::max(out.target_kib, actual - g.inflate_step_kib), "inflate-step");
+    if (!d.urgent) {
+      out.set(std::max(out.target_kib, actual - g.inflate_step_kib), "inflate-step");
+    }
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
   }
-  out.set(std::max(out.target_kib, effectiveFloorKib(vm, g)), "floor");
+  // A guest stuck growing cannot take what it needs: only the configured floor still binds.
+  const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
+                                        : effectiveFloorKib(vm, g);
+  out.set(std::max(out.target_kib, floor), "floor");
   out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
-  const bool in_bounds =
-      vm.target_kib >= effectiveFloorKib(vm, g) && vm.target_kib <= vm.limits.ceiling_kib;
+  const bool in_bounds = vm.target_kib >= floor && vm.target_kib <= vm.limits.ceiling_kib;
   if (small && in_bounds) {
     out.target_kib = vm.target_kib;  // hysteresis: not worth a push; the reason stays for the view
   }

@@ -24,7 +24,8 @@ struct PolicyInput {
 struct Decision {
   std::string vm;
   int64_t target_kib = 0;
-  std::string reason;  // a short stable token, e.g. "available-above-margin"
+  std::string reason;   // a short stable token, e.g. "available-above-margin"
+  bool urgent = false;  // an operator's request: no inflate step limit, no grow hold-off
 };
 
 // A named, documented numeric parameter that a policy accepts, with its valid range.

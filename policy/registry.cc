@@ -64,20 +64,35 @@ Result<ParamValues> Registry::resolveParams(const std::string& name,
   for (const auto& p : entry->params) {
     values[p.name] = p.default_value;
   }
-  for (const auto& [key, value] : given) {
+  for (const auto& given_param : given) {
+    const std::string& key = given_param.first;
+    const double value = given_param.second;
     auto it = std::find_if(entry->params.begin(), entry->params.end(),
-                           [&](const ParamInfo& p) { return p.name == key; });
+                           [&key](const ParamInfo& p) { return p.name == key; });
     if (it == entry->params.end()) {
       std::vector<std::string> known;
       for (const auto& p : entry->params) {
         known.push_back(p.name);
       }
-      return Error{"unknown parameter '" + key + "' for policy '" + name +
-                   "' (known: " + joined(known) + ")"};
+      return Error{std::string("unknown parameter '")
+                       .append(key)
+                       .append("' for policy '")
+                       .append(name)
+                       .append("' (known: ")
+                       .append(joined(known))
+                       .append(")")};
     }
     if (!std::isfinite(value) || value < it->min || value > it->max) {
-      return Error{"parameter '" + key + "' of policy '" + name + "' must be between " +
-                   number(it->min) + " and " + number(it->max) + ", got " + number(value)};
+      return Error{std::string("parameter '")
+                       .append(key)
+                       .append("' of policy '")
+                       .append(name)
+                       .append("' must be between ")
+                       .append(number(it->min))
+                       .append(" and ")
+                       .append(number(it->max))
+                       .append(", got ")
+                       .append(number(value))};
     }
     values[key] = value;
   }

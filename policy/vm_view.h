@@ -34,7 +34,9 @@ struct VmView {
   VmLimits limits;
   int64_t target_kib = 0;  // the target in force (last pushed, or actual if none yet)
   AckState ack = AckState::kSettled;
-  bool stats_fresh = true;  // guest stats are recent enough to shrink on
+  bool stats_fresh = true;      // guest stats are recent enough to shrink on
+  bool shrink_blocked = false;  // stuck while shrinking: not asked to shrink again yet
+  bool grow_blocked = false;    // stuck while growing: not asked to grow again yet
 };
 
 }  // namespace balloond::policy

@@ -10,7 +10,7 @@ namespace balloond {
 
 // JSON forms of the snapshot types: the control socket's snapshot-get and the offline
 // evaluation format. Field names follow libvirt's balloon stats; sizes stay in KiB.
-nlohmann::json toJson(const GuestStats& stats);
+nlohmann::json toJson(const GuestStats& g);
 nlohmann::json toJson(const VmSample& vm);
 nlohmann::json toJson(const HostSample& host);
 nlohmann::json toJson(const Snapshot& snapshot);

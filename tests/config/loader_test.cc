@@ -204,7 +204,19 @@ TEST(LoaderTest, UnknownKey) {
             "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
   EXPECT_EQ(errorOf("tick: 1\n" + kBase),
             "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
-            "guards, vms)");
+            "guards, acks, vms)");
+}
+
+TEST(LoaderTest, AckSettings) {
+  auto ok = parseConfig(kBase + "acks: {stuck_after_s: 3, uncooperative_window_s: 30}\n", "a.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_DOUBLE_EQ(ok->acks.stuck_after_s, 3);
+  EXPECT_DOUBLE_EQ(ok->acks.uncooperative_window_s, 30);
+  EXPECT_DOUBLE_EQ(ok->acks.min_rate_mib_s, 1);
+  EXPECT_EQ(errorOf(kBase + "acks: {stuck_after_s: 20, uncooperative_window_s: 10}\n"),
+            std::string("demo.yaml:7:51: acks.uncooperative_window_s: must be above stuck_after_s (20), got 10"));
+  EXPECT_EQ(errorOf(kBase + "acks: {min_rate_mib_s: 0}\n"),
+            std::string("demo.yaml:7:24: acks.min_rate_mib_s: must be above 0 and at most 16777216, got 0"));
 }
 
 TEST(LoaderTest, WrongType) {

@@ -492,5 +492,79 @@ TEST(SimChannelTest, ReadsSnapshotsAndPushesTargets) {
   EXPECT_EQ(missing.error().message, "sim: no running VM 'x'");
 }
 
+// One driver model: ask a 2048 MiB guest holding 100 MiB for 1024 MiB at t = 0, look at t = 10.
+struct ModelCase {
+  const char* model;
+  void (*tune)(config::DriverSpec&);
+  double want_actual_mib;   // the guest's real size at t = 10
+  double want_claimed_mib;  // what the channel reports as actual at t = 10
+  bool want_stats_at_10;    // whether stats are still fresh at t = 10
+};
+
+TEST(SimDriverModelTest, EachModelMovesAndReportsAsDescribed) {
+  const ModelCase cases[] = {
+      {"ideal", [](config::DriverSpec&) {}, 1024, 1024, true},
+      {"ideal", [](config::DriverSpec& d) { d.short_kib = 8; }, 1024 + 8.0 / 1024,
+       1024 + 8.0 / 1024, true},
+      {"slow", [](config::DriverSpec& d) { d.pressure_rate_mib_s = 4; }, 2048 - 40, 2048 - 40,
+       true},
+      {"stuck", [](config::DriverSpec& d) { d.from_s = 1; }, 2048 - 512, 2048 - 512, true},
+      {"intermittent",
+       [](config::DriverSpec& d) {
+         d.rate_mib_s = 10;
+         d.work_s = 2;
+         d.stall_s = 3;
+       },
+       2048 - 40, 2048 - 40, true},
+      {"hidden-floor", [](config::DriverSpec& d) { d.limit_mib = 1500; }, 1500, 1500, true},
+      {"no-driver", [](config::DriverSpec&) {}, 2048, 2048, false},
+      {"stale-stats", [](config::DriverSpec& d) { d.freeze_at_s = 3; }, 1024, 1024, false},
+      {"lying", [](config::DriverSpec&) {}, 2048, 1024, true},
+  };
+  for (const auto& c : cases) {
+    auto vm = vmSpec("g", 2048);
+    holdWorkingSet(vm, 100);
+    vm.driver.model = c.model;
+    c.tune(vm.driver);
+    SimHost host(hostSpec(8192, {vm}));
+    host.advance(0);
+    ASSERT_TRUE(host.setTarget("g", kib(1024))) << c.model;
+    host.advance(10);
+    EXPECT_NEAR(host.guest("g")->actual_mib, c.want_actual_mib, 0.01) << c.model;
+    const Snapshot snap = host.snapshot();
+    ASSERT_EQ(snap.vms.size(), 1U);
+    EXPECT_NEAR(kibToMib(snap.vms[0].actual_kib), c.want_claimed_mib, 0.01) << c.model;
+    EXPECT_EQ(snap.vms[0].rss_kib, kib(host.guest("g")->actual_mib)) << c.model;
+    EXPECT_EQ(snap.vms[0].guest.last_update_s >= 9.0, c.want_stats_at_10) << c.model;
+  }
+}
+
+TEST(SimDriverModelTest, HiddenCeilingStopsGrowth) {
+  auto vm = vmSpec("g", 2048);
+  vm.actual_mib = 512;
+  vm.driver.model = "hidden-ceiling";
+  vm.driver.limit_mib = 900;
+  SimHost host(hostSpec(8192, {vm}));
+  host.advance(0);
+  host.setTarget("g", kib(2048));
+  host.advance(5);
+  EXPECT_NEAR(host.guest("g")->actual_mib, 900, kTol);
+}
+
+TEST(SimDriverModelTest, ANewWorkloadStartsItsPhasesOver) {
+  auto vm = vmSpec("g", 2048);
+  holdWorkingSet(vm, 100);
+  SimHost host(hostSpec(8192, {vm}));
+  host.advance(5);
+  config::WorkloadSpec w;
+  w.kernel_mib = 96;
+  w.cache_mib = 0;
+  w.phases = {level(700)};
+  ASSERT_TRUE(host.setWorkload("g", w));
+  host.advance(0.1);
+  EXPECT_NEAR(host.guest("g")->wanted_anon_mib, 700, kTol);
+  EXPECT_FALSE(host.setWorkload("nope", w));
+}
+
 }  // namespace
 }  // namespace balloond::sim
