@@ -110,8 +110,11 @@ fi
 
 start_libvirtd() {
   if [ -n "$qemu_conf" ]; then
+    # Where mount namespaces are not allowed (some containers), the plain libvirtd still works,
+    # only slowly.
     unshare -m --propagation private \
-      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" || return 1
+      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" ||
+      libvirtd -d || return 1
   else
     libvirtd -d || return 1
   fi
