@@ -111,7 +111,7 @@ constexpr bool kRequired = true;
 std::string fmt(double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, end);
+  return {buf, end};
 }
 
 std::string joined(const std::vector<std::string_view>& words) {
@@ -602,7 +602,6 @@ class Reader {
                 "or 'vms[N]')");
   }
 
- private:
   // --- Generic readers.
 
   bool fail(const Val& v, const std::string& problem) {
@@ -644,6 +643,7 @@ class Reader {
           std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.key == key; });
       if (f == fields.end()) {
         std::vector<std::string_view> known;
+        known.reserve(fields.size());
         for (const auto& x : fields) known.push_back(x.key);
         return fail(key_at, unknown + " (known: " + joined(known) + ")");
       }
@@ -652,7 +652,7 @@ class Reader {
     };
     if (!entries(v, entry)) return false;
     for (const auto& f : fields) {
-      if (f.required && !seen.count(f.key)) {
+      if (f.required && !seen.contains(f.key)) {
         return fail(v, "missing required key '" + std::string(f.key) + "'");
       }
     }
@@ -681,8 +681,8 @@ class Reader {
   }
 
   bool number(const Val& v, std::string_view key, double& out) {
-    auto r = std::find_if(std::begin(kRanges), std::end(kRanges),
-                          [&](const Range& x) { return x.key == key; });
+    const auto* r = std::find_if(std::begin(kRanges), std::end(kRanges),
+                                 [&](const Range& x) { return x.key == key; });
     if (!number(v, out)) return false;
     if (r == std::end(kRanges)) return fail(v, "internal error: no range for this key");
     if (out > r->max || (r->above_min ? out <= r->min : out < r->min)) {
