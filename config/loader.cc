@@ -95,9 +95,15 @@ constexpr Range kRanges[] = {
     {"inflate_step_fraction", 0, 1, true},
     {"emergency_step_factor", 1, 100},
     {"shares", 0, 1000000, true},
+    {"driver_grace_s", 0, kMaxSeconds},
+    {"reconnect_max_s", 1, 3600},
 };
 
-const std::vector<std::string_view> kChannelTypes = {"sim"};
+const std::vector<std::string_view> kChannelTypes = {"sim", "libvirt"};
+// libvirt URI schemes: a driver with balloon support, optionally "+transport".
+const std::vector<std::string_view> kLibvirtDrivers = {"qemu", "xen", "test"};
+const std::vector<std::string_view> kLibvirtTransports = {"unix", "ssh",     "tls", "tcp",
+                                                          "libssh", "libssh2", "ext"};
 const std::vector<std::string_view> kPhaseKinds = {"constant", "ramp", "spike", "periodic"};
 const std::vector<std::string_view> kDriverModels = {
     "ideal",          "slow",      "stuck",       "intermittent", "hidden-floor",
@@ -199,8 +205,47 @@ class Reader {
                       have_sim = true;
                       return sim(x, c.sim);
                     }},
+                   {"libvirt", [&](const Val& x) { return libvirt(x, c.libvirt); }},
                }) &&
            (have_sim || c.type != "sim" || fail(v, "missing required key 'sim'"));
+  }
+
+  bool libvirt(const Val& v, LibvirtSpec& l) {
+    return map(v,
+               {
+                   {"uri", [&](const Val& x) { return str(x, l.uri) && libvirtUri(x, l.uri); }},
+                   flag("set_stats_period", l.set_stats_period),
+                   num("stats_period_s", l.stats_period_s),
+                   num("driver_grace_s", l.driver_grace_s),
+                   num("reconnect_max_s", l.reconnect_max_s),
+               }) &&
+           (l.stats_period_s == std::floor(l.stats_period_s) ||
+            fail(at(v, "stats_period_s"),
+                 "libvirt takes whole seconds, got " + fmt(l.stats_period_s))) &&
+           (!l.set_stats_period || l.stats_period_s >= 1 ||
+            fail(at(v, "stats_period_s"), "must be at least 1 when set_stats_period is true"));
+  }
+
+  bool libvirtUri(const Val& v, const std::string& uri) {
+    const auto colon = uri.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return fail(v, "expected a libvirt URI such as qemu:///system, got '" + uri + "'");
+    }
+    const std::string scheme = uri.substr(0, colon);
+    const auto plus = scheme.find('+');
+    const std::string driver = scheme.substr(0, plus);
+    if (std::find(kLibvirtDrivers.begin(), kLibvirtDrivers.end(), driver) ==
+        kLibvirtDrivers.end()) {
+      return fail(v, "unknown URI scheme '" + scheme +
+                         "' (drivers with balloon support: " + joined(kLibvirtDrivers) + ")");
+    }
+    const std::string transport = plus == std::string::npos ? "" : scheme.substr(plus + 1);
+    if (!transport.empty() && std::find(kLibvirtTransports.begin(), kLibvirtTransports.end(),
+                                        transport) == kLibvirtTransports.end()) {
+      return fail(v, "unknown transport '" + transport + "' in URI scheme '" + scheme +
+                         "' (known: " + joined(kLibvirtTransports) + ")");
+    }
+    return true;
   }
 
   bool sim(const Val& v, SimHostSpec& s) {

@@ -80,10 +80,22 @@ struct SimHostSpec {
   friend bool operator==(const SimHostSpec&, const SimHostSpec&) = default;
 };
 
+// The libvirt channel: where to connect, and how to treat the guests' stats periods.
+struct LibvirtSpec {
+  std::string uri = "qemu:///system";
+  bool set_stats_period = true;  // turn the stats period on for VMs that have it off
+  double stats_period_s = 2;     // the period turned on, whole seconds
+  double driver_grace_s = 60;    // a driver silent this long after the VM was seen is no-driver
+  double reconnect_max_s = 30;   // the reconnect backoff doubles from 1 s up to this
+
+  friend bool operator==(const LibvirtSpec&, const LibvirtSpec&) = default;
+};
+
 // Which hypervisor connection the daemon uses.
 struct ChannelSpec {
-  std::string type = "sim";  // sim (libvirt and qmp come later)
+  std::string type = "sim";  // sim | libvirt (qmp comes later)
   SimHostSpec sim;
+  LibvirtSpec libvirt;
 
   friend bool operator==(const ChannelSpec&, const ChannelSpec&) = default;
 };

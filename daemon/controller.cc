@@ -75,6 +75,9 @@ policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm) 
       limits.shares = *o.shares;
     }
   }
+  // The hypervisor's own floor hint and exclusion (channel-reported) come on top of the config.
+  limits.floor_kib = std::max(limits.floor_kib, vm.min_guarantee_kib);
+  limits.excluded = limits.excluded || !vm.exclude_reason.empty();
   limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
   limits.floor_kib = std::clamp<int64_t>(limits.floor_kib, 0, limits.ceiling_kib);
   return limits;
@@ -271,7 +274,9 @@ void Controller::rebuildStatus() {
         .available_kib = vm.guest.available_kib,
         .state = record.verdict.state,
         .state_reason = record.verdict.reason,
-        .reason = record.reason,
+        .reason = !vm.exclude_reason.empty() ? vm.exclude_reason
+                  : !vm.note.empty()         ? vm.note
+                                             : record.reason,
         .last_change_s = record.last_change_s,
     });
   }

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "config/loader.h"
+#include "daemon/libvirt_channel.h"
 #include "daemon/sim_channel.h"
 #include "daemon/vm_table.h"
 #include "proto/codec.h"
@@ -33,16 +34,24 @@ Daemon::Daemon(config::Config config, DaemonOptions options)
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {
-  if (config.channel.type != "sim") {
+  if (config.channel.type != "sim" && config.channel.type != "libvirt") {
     return Error{"channel '" + config.channel.type + "' is not available in this build"};
+  }
+  if (config.channel.type != "sim" && options.virtual_clock) {
+    return Error{"--virtual-clock needs the simulated host (channel type sim)"};
   }
   auto policy = makePolicy(config.policy);
   if (!policy) {
     return Error{config.source + ": policy: " + policy.error().message};
   }
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
-  d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
-  d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  if (d->config_.channel.type == "libvirt") {
+    d->channel_ =
+        std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
+  } else {
+    d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
+    d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  }
   d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
                                                 settingsFromConfig(d->config_));
   return d;
@@ -102,8 +111,10 @@ void Daemon::onTick() {
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
-                                       : secondsBetween(last_advance_, now));
+  if (sim_) {
+    sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
+                                         : secondsBetween(last_advance_, now));
+  }
   last_advance_ = now;
   const TickReport report = controller_->tick();
   ++ticks_;
@@ -188,7 +199,7 @@ void Daemon::stop(const char* why) {
 }
 
 void Daemon::printSummary() const {
-  if (!options_.view) {
+  if (!options_.view || !sim_) {
     return;
   }
   const Snapshot& snap = controller_->lastSnapshot();

@@ -43,6 +43,11 @@ struct VmSample {
   bool running = true;
   double stats_period_s = 1;  // how often the guest is asked to report; 0 = off
   GuestStats guest;
+  int64_t min_guarantee_kib = 0;  // the hypervisor's floor hint (libvirt <min_guarantee>); 0 = none
+  std::string exclude_reason;     // set by the channel: do not manage this VM, and say why
+                                  // ("vfio-passthrough", "migrating")
+  std::string note;  // set by the channel: a condition operators should see ("stats-off",
+                     // "no-balloon-device", "driver-never-reported"); the view shows it
 };
 
 // The host's own memory, read by a host probe.
