@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/scenario.h"
 #include "policy/registry.h"
 
 namespace balloond::config {
@@ -79,8 +80,24 @@ constexpr Range kRanges[] = {
     {"stuck_after_s", 0, 3600, true},
     {"uncooperative_window_s", 0, 86400, true},  // and above stuck_after_s
     {"stale_periods", 1, 1000},
+    // Scenarios only.
+    {"max_s", 0, kMaxSeconds, true},
+    {"reserve_mib", 0, kMaxMib},
+    {"reclaim_mib", 0, kMaxMib, true},
+    {"within_s", 0, kMaxSeconds},
+    {"to_s", 0, kMaxSeconds},
+    {"target_min_mib", 0, kMaxMib},
+    {"target_max_mib", 0, kMaxMib},
+    {"actual_min_mib", 0, kMaxMib},
+    {"actual_max_mib", 0, kMaxMib},
+    {"pushes_at_most", 0, 1000000},
     {"floor_mib", 0, kMaxMib},
     {"ceiling_mib", 0, kMaxMib},  // and at least floor_mib
+    {"inflate_step_fraction", 0, 1, true},
+    {"emergency_step_factor", 1, 100},
+    {"shares", 0, 1000000, true},
+    {"driver_grace_s", 0, kMaxSeconds},
+    {"reconnect_max_s", 1, 3600},
     {"idle_timeout_s", 0, 86400, true},
 };
 
@@ -104,7 +121,11 @@ bool validListen(const std::string& s) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1;
 }
 
-const std::vector<std::string_view> kChannelTypes = {"sim"};
+const std::vector<std::string_view> kChannelTypes = {"sim", "libvirt"};
+// libvirt URI schemes: a driver with balloon support, optionally "+transport".
+const std::vector<std::string_view> kLibvirtDrivers = {"qemu", "xen", "test"};
+const std::vector<std::string_view> kLibvirtTransports = {"unix", "ssh",     "tls", "tcp",
+                                                          "libssh", "libssh2", "ext"};
 const std::vector<std::string_view> kPhaseKinds = {"constant", "ramp", "spike", "periodic"};
 const std::vector<std::string_view> kDriverModels = {
     "ideal",          "slow",      "stuck",       "intermittent", "hidden-floor",
@@ -115,7 +136,7 @@ constexpr bool kRequired = true;
 std::string fmt(double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, end);
+  return {buf, end};
 }
 
 std::string joined(const std::vector<std::string_view>& words) {
@@ -208,8 +229,47 @@ class Reader {
                       have_sim = true;
                       return sim(x, c.sim);
                     }},
+                   {"libvirt", [&](const Val& x) { return libvirt(x, c.libvirt); }},
                }) &&
            (have_sim || c.type != "sim" || fail(v, "missing required key 'sim'"));
+  }
+
+  bool libvirt(const Val& v, LibvirtSpec& l) {
+    return map(v,
+               {
+                   {"uri", [&](const Val& x) { return str(x, l.uri) && libvirtUri(x, l.uri); }},
+                   flag("set_stats_period", l.set_stats_period),
+                   num("stats_period_s", l.stats_period_s),
+                   num("driver_grace_s", l.driver_grace_s),
+                   num("reconnect_max_s", l.reconnect_max_s),
+               }) &&
+           (l.stats_period_s == std::floor(l.stats_period_s) ||
+            fail(at(v, "stats_period_s"),
+                 "libvirt takes whole seconds, got " + fmt(l.stats_period_s))) &&
+           (!l.set_stats_period || l.stats_period_s >= 1 ||
+            fail(at(v, "stats_period_s"), "must be at least 1 when set_stats_period is true"));
+  }
+
+  bool libvirtUri(const Val& v, const std::string& uri) {
+    const auto colon = uri.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return fail(v, "expected a libvirt URI such as qemu:///system, got '" + uri + "'");
+    }
+    const std::string scheme = uri.substr(0, colon);
+    const auto plus = scheme.find('+');
+    const std::string driver = scheme.substr(0, plus);
+    if (std::find(kLibvirtDrivers.begin(), kLibvirtDrivers.end(), driver) ==
+        kLibvirtDrivers.end()) {
+      return fail(v, "unknown URI scheme '" + scheme +
+                         "' (drivers with balloon support: " + joined(kLibvirtDrivers) + ")");
+    }
+    const std::string transport = plus == std::string::npos ? "" : scheme.substr(plus + 1);
+    if (!transport.empty() && std::find(kLibvirtTransports.begin(), kLibvirtTransports.end(),
+                                        transport) == kLibvirtTransports.end()) {
+      return fail(v, "unknown transport '" + transport + "' in URI scheme '" + scheme +
+                         "' (known: " + joined(kLibvirtTransports) + ")");
+    }
+    return true;
   }
 
   bool sim(const Val& v, SimHostSpec& s) {
@@ -230,7 +290,8 @@ class Reader {
                   });
   }
 
-  bool simVm(const Val& v, SimVmSpec& vm, std::set<std::string>& names) {
+  bool simVm(const Val& v, SimVmSpec& vm, std::set<std::string>& names,
+             const std::vector<Field>& extra = {}) {
     auto name = [&](const Val& x) {
       if (!str(x, vm.name)) return false;
       if (!validVmName(vm.name)) {
@@ -238,17 +299,18 @@ class Reader {
       }
       return names.insert(vm.name).second || fail(x, "duplicate VM name '" + vm.name + "'");
     };
-    return map(v,
-               {
-                   {"name", name, kRequired},
-                   num("max_mib", vm.max_mib, kRequired),
-                   num("actual_mib", vm.actual_mib),
-                   num("swap_mib", vm.swap_mib),
-                   num("start_s", vm.start_s),
-                   num("stop_s", vm.stop_s),
-                   {"workload", [&](const Val& x) { return workload(x, vm.workload); }},
-                   {"driver", [&](const Val& x) { return driver(x, vm.driver); }},
-               }) &&
+    std::vector<Field> fields = {
+        {"name", name, kRequired},
+        num("max_mib", vm.max_mib, kRequired),
+        num("actual_mib", vm.actual_mib),
+        num("swap_mib", vm.swap_mib),
+        num("start_s", vm.start_s),
+        num("stop_s", vm.stop_s),
+        {"workload", [&](const Val& x) { return workload(x, vm.workload); }},
+        {"driver", [&](const Val& x) { return driver(x, vm.driver); }},
+    };
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return map(v, fields) &&
            (!vm.actual_mib || *vm.actual_mib <= vm.max_mib ||
             fail(at(v, "actual_mib"), "must be at most max_mib (" + fmt(vm.max_mib) + "), got " +
                                           fmt(*vm.actual_mib))) &&
@@ -362,6 +424,8 @@ class Reader {
                       num("need_margin_mib", g.need_margin_mib),
                       num("grow_holdoff_s", g.grow_holdoff_s),
                       num("host_reserve_mib", g.host_reserve_mib),
+                      num("inflate_step_fraction", g.inflate_step_fraction),
+                      num("emergency_step_factor", g.emergency_step_factor),
                   });
   }
 
@@ -389,6 +453,7 @@ class Reader {
                    num("floor_mib", o.floor_mib),
                    num("ceiling_mib", o.ceiling_mib),
                    flag("excluded", o.excluded),
+                   num("shares", o.shares),
                }) &&
            (!o.floor_mib || !o.ceiling_mib || *o.floor_mib <= *o.ceiling_mib ||
             fail(at(v, "ceiling_mib"), "must be at least floor_mib (" + fmt(*o.floor_mib) +
@@ -418,6 +483,178 @@ class Reader {
                                            m.listen + "'"));
     };
     return map(v, {{"listen", listen}});
+  }
+
+  // --- Scenarios: a simulated host with per-VM limits, events and expectations.
+
+ public:
+  bool scenario(const Val& v, ScenarioSpec& sc) {
+    Config& c = sc.config;
+    c.channel.type = "sim";
+    std::set<std::string> names;
+    bool have_policy = false;
+    auto vm = [&](const Val& item, bool) {
+      SimVmSpec& spec = c.channel.sim.vms.emplace_back();
+      VmOverrideSpec& limits = c.vms.emplace_back();
+      return simVm(item, spec, names,
+                   {num("floor_mib", limits.floor_mib), num("ceiling_mib", limits.ceiling_mib),
+                    flag("excluded", limits.excluded)}) &&
+             ((limits.match = spec.name), true);
+    };
+    return map(v,
+               {
+                   {"name", [&](const Val& x) { return str(x, sc.name); }, kRequired},
+                   {"clock", [&](const Val& x) { return clock(x, sc); }, kRequired},
+                   {"host", [&](const Val& x) { return host(x, c); }, kRequired},
+                   num("default_floor_mib", c.default_floor_mib),
+                   {"policy",
+                    [&](const Val& x) {
+                      have_policy = true;
+                      return policy(x, c.policy);
+                    }},
+                   {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                   {"acks", [&](const Val& x) { return acks(x, c.acks); }},
+                   {"vms", [&](const Val& x) { return list(x, vm); }, kRequired},
+                   {"events",
+                    [&](const Val& x) {
+                      return list(x, [&](const Val& item, bool) {
+                        return event(item, sc.events.emplace_back(), names);
+                      });
+                    }},
+                   {"expect", [&](const Val& x) { return expect(x, sc, names); }},
+                   {"must_break", [&](const Val& x) { return str(x, sc.must_break.emplace()); }},
+               }) &&
+           (have_policy || checkPolicy(at(v, "policy"), c.policy)) &&
+           (!sc.must_break || mustBreakNamesAnExpectation(at(v, "must_break"), sc));
+  }
+
+ private:
+  bool clock(const Val& v, ScenarioSpec& sc) {
+    return map(v, {num("tick_s", sc.tick_s), num("max_s", sc.max_s, kRequired)});
+  }
+
+  bool host(const Val& v, Config& c) {
+    return map(v, {
+                      num("total_mib", c.channel.sim.total_mib, kRequired),
+                      num("reserve_mib", c.guards.host_reserve_mib),
+                      num("overhead_mib", c.channel.sim.overhead_mib),
+                      num("per_vm_overhead_mib", c.channel.sim.per_vm_overhead_mib),
+                  });
+  }
+
+  bool knownVm(const Val& v, const std::string& name, const std::set<std::string>& names) {
+    return names.contains(name) || fail(v, "no VM named '" + name + "' in vms");
+  }
+
+  // One event: `at_s` and exactly one of reclaim_mib, workload (with vm), start, stop.
+  bool event(const Val& v, ScenarioEvent& e, const std::set<std::string>& names) {
+    int kinds = 0;
+    auto kind = [&](ScenarioEvent::Kind k) {
+      e.kind = k;
+      ++kinds;
+    };
+    auto named = [&](ScenarioEvent::Kind k) {
+      return [&, k](const Val& x) {
+        kind(k);
+        return str(x, e.vm) && knownVm(x, e.vm, names);
+      };
+    };
+    using K = ScenarioEvent::Kind;
+    return map(v,
+               {
+                   num("at_s", e.at_s, kRequired),
+                   {"reclaim_mib",
+                    [&](const Val& x) {
+                      kind(K::kReclaim);
+                      return number(x, "reclaim_mib", e.reclaim_mib);
+                    }},
+                   {"vm", [&](const Val& x) { return str(x, e.vm) && knownVm(x, e.vm, names); }},
+                   {"workload",
+                    [&](const Val& x) {
+                      kind(K::kWorkload);
+                      return workload(x, e.workload);
+                    }},
+                   {"start", named(K::kStart)},
+                   {"stop", named(K::kStop)},
+               }) &&
+           (kinds == 1 || fail(v, "needs exactly one of reclaim_mib, workload, start or stop")) &&
+           (e.kind != K::kWorkload || !e.vm.empty() || fail(v, "a workload event needs 'vm'"));
+  }
+
+  bool expect(const Val& v, ScenarioSpec& sc, const std::set<std::string>& names) {
+    auto invariant = [&](const Val& x, bool) {
+      std::string name;
+      std::vector<std::string_view> known(knownInvariants().begin(), knownInvariants().end());
+      return choice(x, name, known, "invariant") && (sc.invariants.push_back(name), true);
+    };
+    return map(v, {
+                      {"outcome", [&](const Val& x) { return outcome(x, sc.outcome.emplace()); }},
+                      {"vms",
+                       [&](const Val& x) {
+                         return list(x, [&](const Val& item, bool) {
+                           return vmExpectation(item, sc.vm_expectations.emplace_back(), names);
+                         });
+                       }},
+                      {"invariants", [&](const Val& x) { return list(x, invariant); }},
+                  });
+  }
+
+  bool outcome(const Val& v, OutcomeExpectation& o) {
+    static const std::vector<std::string_view> kOutcomes = {"success", "cannot-free", "refused"};
+    auto refused = [&](const Val& x) {
+      auto& out = o.refused.emplace();
+      return list(x, [&](const Val& item, bool) { return str(item, out.emplace_back()); });
+    };
+    return map(
+        v, {
+               {"reclaim", [&](const Val& x) { return choice(x, o.outcome, kOutcomes, "outcome"); },
+                kRequired},
+               num("within_s", o.within_s),
+               {"refused", refused},
+           });
+  }
+
+  bool vmExpectation(const Val& v, VmExpectation& e, const std::set<std::string>& names) {
+    static const std::vector<std::string_view> kStates = {
+        "settled", "converging", "stuck", "uncooperative", "no-driver", "stale", "excluded"};
+    auto state = [&](std::optional<std::string>& out) {
+      return [&](const Val& x) { return choice(x, out.emplace(), kStates, "state"); };
+    };
+    double pushes = -1;
+    return map(v,
+               {
+                   {"vm", [&](const Val& x) { return str(x, e.vm) && knownVm(x, e.vm, names); },
+                    kRequired},
+                   num("at_s", e.at_s),
+                   num("from_s", e.from_s),
+                   num("to_s", e.to_s),
+                   {"state", state(e.state)},
+                   {"never", state(e.never)},
+                   {"ever", state(e.ever)},
+                   {"reason_contains",
+                    [&](const Val& x) { return str(x, e.reason_contains.emplace()); }},
+                   num("target_min_mib", e.target_min_mib),
+                   num("target_max_mib", e.target_max_mib),
+                   num("actual_min_mib", e.actual_min_mib),
+                   num("actual_max_mib", e.actual_max_mib),
+                   num("pushes_at_most", pushes),
+               }) &&
+           ((pushes < 0) || ((e.pushes_at_most = static_cast<int>(pushes)), true)) &&
+           (!e.at_s || (!e.to_s && e.from_s == 0) ||
+            fail(v, "give either at_s or a from_s/to_s window, not both"));
+  }
+
+  bool mustBreakNamesAnExpectation(const Val& v, const ScenarioSpec& sc) {
+    const std::string& name = *sc.must_break;
+    const bool invariant =
+        std::find(sc.invariants.begin(), sc.invariants.end(), name) != sc.invariants.end();
+    const bool outcome = name == "outcome" && sc.outcome;
+    const bool vm = name.rfind("vms[", 0) == 0 && name.back() == ']' &&
+                    std::stoul(name.substr(4)) < sc.vm_expectations.size();
+    return invariant || outcome || vm ||
+           fail(v,
+                "names no expectation of this scenario (an invariant it lists, 'outcome', "
+                "or 'vms[N]')");
   }
 
   // --- Generic readers.
@@ -461,6 +698,7 @@ class Reader {
           std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.key == key; });
       if (f == fields.end()) {
         std::vector<std::string_view> known;
+        known.reserve(fields.size());
         for (const auto& x : fields) known.push_back(x.key);
         return fail(key_at, unknown + " (known: " + joined(known) + ")");
       }
@@ -469,7 +707,7 @@ class Reader {
     };
     if (!entries(v, entry)) return false;
     for (const auto& f : fields) {
-      if (f.required && !seen.count(f.key)) {
+      if (f.required && !seen.contains(f.key)) {
         return fail(v, "missing required key '" + std::string(f.key) + "'");
       }
     }
@@ -498,8 +736,8 @@ class Reader {
   }
 
   bool number(const Val& v, std::string_view key, double& out) {
-    auto r = std::find_if(std::begin(kRanges), std::end(kRanges),
-                          [&](const Range& x) { return x.key == key; });
+    const auto* r = std::find_if(std::begin(kRanges), std::end(kRanges),
+                                 [&](const Range& x) { return x.key == key; });
     if (!number(v, out)) return false;
     if (r == std::end(kRanges)) return fail(v, "internal error: no range for this key");
     if (out > r->max || (r->above_min ? out <= r->min : out < r->min)) {
@@ -571,7 +809,10 @@ Result<Config> parseConfig(const std::string& text, const std::string& source) {
   }
 }
 
-Result<Config> loadConfigFile(const std::string& path) {
+namespace {
+
+// The whole file, or an error naming it and the reason.
+Result<std::string> readFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return Error{path +
@@ -586,7 +827,49 @@ Result<Config> loadConfigFile(const std::string& path) {
   if (in.bad()) {
     return Error{path + ": cannot read: " + std::generic_category().message(errno)};
   }
-  return parseConfig(text.str(), path);
+  return text.str();
+}
+
+}  // namespace
+
+Result<Config> loadConfigFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) {
+    return text.error();
+  }
+  return parseConfig(*text, path);
+}
+
+const std::vector<std::string>& knownInvariants() {
+  static const std::vector<std::string> kInvariants = {
+      "no_target_below_floor", "no_target_above_ceiling", "host_free_never_below_reserve",
+      "free_before_allocate", "no_oom"};
+  return kInvariants;
+}
+
+Result<ScenarioSpec> parseScenario(const std::string& text, const std::string& source) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    Reader reader(source);
+    ScenarioSpec sc;
+    sc.source = source;
+    sc.config.source = source;
+    if (!reader.scenario(Val{root, "", root.Mark()}, sc)) return reader.error();
+    sc.config.tick_s = sc.tick_s;
+    return sc;
+  } catch (const YAML::ParserException& e) {
+    return Error{where(source, e.mark) + "syntax error: " + e.msg};
+  } catch (const std::exception& e) {
+    return Error{source + ": internal error: " + e.what()};
+  }
+}
+
+Result<ScenarioSpec> loadScenarioFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) {
+    return text.error();
+  }
+  return parseScenario(*text, path);
 }
 
 }  // namespace balloond::config

@@ -80,10 +80,22 @@ struct SimHostSpec {
   friend bool operator==(const SimHostSpec&, const SimHostSpec&) = default;
 };
 
+// The libvirt channel: where to connect, and how to treat the guests' stats periods.
+struct LibvirtSpec {
+  std::string uri = "qemu:///system";
+  bool set_stats_period = true;  // turn the stats period on for VMs that have it off
+  double stats_period_s = 2;     // the period turned on, whole seconds
+  double driver_grace_s = 60;    // a driver silent this long after the VM was seen is no-driver
+  double reconnect_max_s = 30;   // the reconnect backoff doubles from 1 s up to this
+
+  friend bool operator==(const LibvirtSpec&, const LibvirtSpec&) = default;
+};
+
 // Which hypervisor connection the daemon uses.
 struct ChannelSpec {
-  std::string type = "sim";  // sim (libvirt and qmp come later)
+  std::string type = "sim";  // sim | libvirt (qmp comes later)
   SimHostSpec sim;
+  LibvirtSpec libvirt;
 
   friend bool operator==(const ChannelSpec&, const ChannelSpec&) = default;
 };
@@ -98,12 +110,14 @@ struct PolicySpec {
 
 // Limits applied after every policy, in one place.
 struct GuardSpec {
-  double inflate_step_mib = 128;   // most a VM shrinks in one tick
-  double deflate_step_mib = 1024;  // most a VM grows in one tick
-  double min_change_mib = 8;       // smaller changes are not pushed (hysteresis)
-  double need_margin_mib = 64;     // never shrink below guest used + this
-  double grow_holdoff_s = 30;      // no shrinking a VM this long after it was grown
-  double host_reserve_mib = 1024;  // growth never takes host available below this
+  double inflate_step_mib = 128;        // most a VM shrinks in one tick
+  double deflate_step_mib = 1024;       // most a VM grows in one tick
+  double min_change_mib = 8;            // smaller changes are not pushed (hysteresis)
+  double need_margin_mib = 64;          // never shrink below guest used + this
+  double grow_holdoff_s = 30;           // no shrinking a VM this long after it was grown
+  double host_reserve_mib = 1024;       // growth never takes host available below this
+  double inflate_step_fraction = 0.25;  // and shrink at most this fraction of actual per tick
+  double emergency_step_factor = 4;     // host available under the reserve: steps this much larger
 
   friend bool operator==(const GuardSpec&, const GuardSpec&) = default;
 };
@@ -124,6 +138,7 @@ struct VmOverrideSpec {
   std::optional<double> floor_mib;
   std::optional<double> ceiling_mib;
   std::optional<bool> excluded;
+  std::optional<double> shares;  // relative claim on memory (`share`, `host-target`); default 1000
 
   friend bool operator==(const VmOverrideSpec&, const VmOverrideSpec&) = default;
 };

@@ -138,7 +138,8 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
   } else if (!reached) {
     v.state = AckState::kConverging;
   }
-  if (stuck) {
+  // Not asked again the way it got stuck: during the hold, and while it stays uncooperative.
+  if (stuck || v.state == AckState::kUncooperative) {
     v.shrink_blocked = v.shrink_blocked || t.stuck_direction < 0;
     v.grow_blocked = t.stuck_direction > 0;
   }

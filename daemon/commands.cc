@@ -66,7 +66,7 @@ const Dispatcher::Command Dispatcher::kCommands[] = {
     {"daemon-pause", true, "stop changing targets; optionally give every VM its max back",
      &Dispatcher::daemonPause},
     {"daemon-resume", true, "resume changing targets", &Dispatcher::daemonResume},
-    {"snapshot-get", false, "the last snapshot, in the offline-evaluation format",
+    {"snapshot-get", false, "the last snapshot and controller state (balloond --evaluate input)",
      &Dispatcher::snapshotGet},
     {"reclaim", true, "free N MiB of host memory now, within floors: the plan and its outcome",
      &Dispatcher::reclaim},
@@ -360,8 +360,10 @@ Response Dispatcher::snapshotGet(const Request& r) {
   if (auto s = Arguments(r.arguments, {}).check(); !s) {
     return badArguments(s.error());
   }
-  const Snapshot& snap = daemon_.controller().lastSnapshot();
-  return control::ok("snapshot at " + std::to_string(snap.time_s) + " s", toJson(snap));
+  // The state dump: the snapshot plus targets, states and policy history, which
+  // `balloond --evaluate` replays (the same document SIGUSR1 writes).
+  const StateDump dump = daemon_.controller().dumpState();
+  return control::ok("snapshot at " + std::to_string(dump.snapshot.time_s) + " s", toJson(dump));
 }
 
 Response Dispatcher::reclaim(const Request& r) {

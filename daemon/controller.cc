@@ -23,6 +23,8 @@ ControlSettings settingsFromConfig(const config::Config& config) {
       .guards =
           policy::Guards{
               .inflate_step_kib = mibToKib(g.inflate_step_mib),
+              .inflate_step_fraction = g.inflate_step_fraction,
+              .emergency_step_factor = g.emergency_step_factor,
               .deflate_step_kib = mibToKib(g.deflate_step_mib),
               .min_change_kib = mibToKib(g.min_change_mib),
               .need_margin_kib = mibToKib(g.need_margin_mib),
@@ -52,10 +54,12 @@ void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControlSett
   tracker_.setSettings(settings_.acks);
 }
 
-policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
-  policy::VmLimits limits{
-      .floor_kib = settings_.default_floor_kib, .ceiling_kib = vm.max_kib, .excluded = false};
-  for (const auto& o : settings_.overrides) {
+policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm) {
+  policy::VmLimits limits{.floor_kib = settings.default_floor_kib,
+                          .ceiling_kib = vm.max_kib,
+                          .excluded = false,
+                          .shares = policy::kDefaultShares};
+  for (const auto& o : settings.overrides) {
     if (fnmatch(o.match.c_str(), vm.name.c_str(), 0) != 0) {
       continue;
     }
@@ -68,13 +72,23 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
     if (o.excluded) {
       limits.excluded = *o.excluded;
     }
+    if (o.shares) {
+      limits.shares = *o.shares;
+    }
   }
+  // The hypervisor's own floor hint and exclusion (channel-reported) come on top of the config.
+  limits.floor_kib = std::max(limits.floor_kib, vm.min_guarantee_kib);
+  limits.excluded = limits.excluded || !vm.exclude_reason.empty();
   limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
   limits.floor_kib = std::clamp<int64_t>(limits.floor_kib, 0, limits.ceiling_kib);
-  if (auto it = runtime_overrides_.find(vm.name); it != runtime_overrides_.end()) {
-    limits = applyRuntimeOverride(limits, it->second, vm.max_kib);
-  }
   return limits;
+}
+
+policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
+  const policy::VmLimits limits = balloond::limitsFor(settings_, vm);
+  auto it = runtime_overrides_.find(vm.name);
+  return it == runtime_overrides_.end() ? limits
+                                        : applyRuntimeOverride(limits, it->second, vm.max_kib);
 }
 
 void Controller::forgetGoneVms(const Snapshot& snap) {
@@ -113,11 +127,12 @@ void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, doub
 }
 
 bool Controller::push(const std::string& vm, int64_t target_kib, const std::string& reason,
-                      double now_s, TickReport& report) {
+                      double now_s, TickReport& report, bool retraction) {
   VmRecord& record = records_.at(vm);
   auto status = channel_.push(vm, target_kib);
   if (!status) {
     ++report.push_failures;
+    report.failed_pushes.push_back(vm);
     spdlog::warn("push-failed vm={} to_mib={} error=\"{}\"", vm, target_kib / kKibPerMib,
                  status.error().message);
     return false;
@@ -126,7 +141,9 @@ bool Controller::push(const std::string& vm, int64_t target_kib, const std::stri
                record.target_kib / kKibPerMib, target_kib / kKibPerMib, reason);
   report.changes.push_back({vm, record.target_kib, target_kib, reason});
   policy::VmPolicyState& ps = policy_state_.vms[vm];
-  (target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
+  if (!retraction) {  // taking back a request the guest could not meet gives it nothing
+    (target_kib > record.target_kib ? ps.last_grow_s : ps.last_shrink_s) = now_s;
+  }
   ps.last_target_kib = target_kib;
   ps.last_reason = reason;
   record.history.push_back({now_s, report.changes.back().from_kib, target_kib, reason});
@@ -166,7 +183,7 @@ TickReport Controller::tick() {
     judge(vm, record, limits.excluded, now);
     if (record.verdict.retract && record.target_kib != vm.actual_kib) {
       push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
-           now, report);
+           now, report, true);
     }
     const auto state = record.verdict.state;
     views_.push_back(policy::VmView{
@@ -299,14 +316,26 @@ void Controller::rebuildStatus() {
         .actual_kib = vm.actual_kib,
         .target_kib = record.target_kib,
         .floor_kib = view.limits.floor_kib,
+        .effective_floor_kib = policy::effectiveFloorKib(view, settings_.guards),
         .ceiling_kib = view.limits.ceiling_kib,
         .available_kib = vm.guest.available_kib,
         .state = record.verdict.state,
         .state_reason = record.verdict.reason,
-        .reason = record.reason,
+        .reason = !vm.exclude_reason.empty() ? vm.exclude_reason
+                  : !vm.note.empty()         ? vm.note
+                                             : record.reason,
         .last_change_s = record.last_change_s,
     });
   }
+}
+
+StateDump Controller::dumpState() const {
+  StateDump dump{.snapshot = snapshot_, .control = {}, .history = policy_state_};
+  for (const auto& [name, record] : records_) {
+    dump.control[name] = VmControl{.target_kib = record.target_kib,
+                                   .state = std::string(policy::toString(record.verdict.state))};
+  }
+  return dump;
 }
 
 }  // namespace balloond

@@ -29,6 +29,8 @@ struct ControlSettings {
 };
 
 ControlSettings settingsFromConfig(const config::Config& config);
+// A VM's floor, ceiling, exclusion and shares: the defaults, then every matching override.
+policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm);
 Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spec);
 
 // One VM as the status view and the control socket show it.
@@ -37,7 +39,8 @@ struct VmStatus {
   int64_t max_kib = 0;
   int64_t actual_kib = 0;
   int64_t target_kib = 0;
-  int64_t floor_kib = 0;
+  int64_t floor_kib = 0;            // configured
+  int64_t effective_floor_kib = 0;  // the configured floor, or what the guest needs if more
   int64_t ceiling_kib = 0;
   std::optional<int64_t> available_kib;
   policy::AckState state = policy::AckState::kSettled;
@@ -60,6 +63,7 @@ struct TickReport {
   std::optional<std::string> error;  // the channel could not be read: nothing else happened
   std::vector<TargetChange> changes;
   int64_t push_failures = 0;
+  std::vector<std::string> failed_pushes;  // the VMs whose push failed
 };
 
 // Runs one control cycle per tick(): read a snapshot from the channel, judge every VM's
@@ -85,6 +89,9 @@ class Controller {
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
   const ControlSettings& settings() const { return settings_; }
+  // The last snapshot with every VM's target in force, state and policy history: what SIGUSR1
+  // writes and `balloond --evaluate` reads.
+  StateDump dumpState() const;
 
   // How many pushed targets each VM's decision history keeps.
   static constexpr std::size_t kDecisionHistory = 16;
@@ -114,11 +121,12 @@ class Controller {
     std::deque<control::DecisionEntry> history;  // last kDecisionHistory pushes, oldest first
   };
 
+  // The config's limits with the runtime override (vm-set) on top.
   policy::VmLimits limitsFor(const VmSample& vm) const;
   void forgetGoneVms(const Snapshot& snap);
   void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
-            TickReport& report);
+            TickReport& report, bool retraction = false);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                    TickReport& report);
   int64_t reclaimEarmarkKib(double now_s) const;

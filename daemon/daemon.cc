@@ -6,10 +6,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 
 #include "config/loader.h"
+#include "daemon/libvirt_channel.h"
 #include "daemon/sim_channel.h"
 #include "daemon/vm_table.h"
+#include "proto/codec.h"
 
 namespace balloond {
 
@@ -26,19 +29,29 @@ Daemon::Daemon(config::Config config, DaemonOptions options)
     : timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       config_(std::move(config)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  signals_.add(SIGUSR1);
+}
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {
-  if (config.channel.type != "sim") {
+  if (config.channel.type != "sim" && config.channel.type != "libvirt") {
     return Error{"channel '" + config.channel.type + "' is not available in this build"};
+  }
+  if (config.channel.type != "sim" && options.virtual_clock) {
+    return Error{"--virtual-clock needs the simulated host (channel type sim)"};
   }
   auto policy = makePolicy(config.policy);
   if (!policy) {
     return Error{config.source + ": policy: " + policy.error().message};
   }
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
-  d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
-  d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  if (d->config_.channel.type == "libvirt") {
+    d->channel_ =
+        std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
+  } else {
+    d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
+    d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  }
   d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
                                                 settingsFromConfig(d->config_));
   if (auto s = d->startControl(); !s) {
@@ -69,6 +82,11 @@ void Daemon::waitForSignals() {
       waitForSignals();
       return;
     }
+    if (signo == SIGUSR1) {
+      dumpState();
+      waitForSignals();
+      return;
+    }
     stop(signo == SIGINT ? "SIGINT" : "SIGTERM");
   });
 }
@@ -96,8 +114,10 @@ void Daemon::onTick() {
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
-                                       : secondsBetween(last_advance_, now));
+  if (sim_) {
+    sim_->advance(options_.virtual_clock ? (ticks_ == 0 ? 0.0 : config_.tick_s)
+                                         : secondsBetween(last_advance_, now));
+  }
   last_advance_ = now;
   const auto scheduled =
       started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -163,6 +183,29 @@ Status Daemon::reload(const std::string& path, bool apply) {
   return Ok{};
 }
 
+std::string defaultDumpPath() {
+  return access("/run/balloond", W_OK) == 0 ? "/run/balloond/snapshot.json"
+                                            : "balloond-snapshot.json";
+}
+
+void Daemon::dumpState() {
+  const std::string path = options_.dump_path.empty() ? defaultDumpPath() : options_.dump_path;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << toJson(controller_->dumpState()).dump(2) << "\n";
+    if (!out.flush()) {
+      spdlog::error("snapshot-dump-failed path={} error=\"cannot write\"", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    spdlog::error("snapshot-dump-failed path={} error=\"cannot rename\"", path);
+    return;
+  }
+  spdlog::info("snapshot-dumped path={} vms={}", path, controller_->lastSnapshot().vms.size());
+}
+
 void Daemon::stop(const char* why) {
   if (stopping_) {
     return;
@@ -178,7 +221,7 @@ void Daemon::stop(const char* why) {
 }
 
 void Daemon::printSummary() const {
-  if (!options_.view) {
+  if (!options_.view || !sim_) {
     return;
   }
   const Snapshot& snap = controller_->lastSnapshot();

@@ -27,11 +27,17 @@ struct DaemonOptions {
   bool view = false;                 // print the per-VM table every tick
   std::optional<double> duration_s;  // stop after this long (virtual seconds on a virtual clock)
   bool virtual_clock = false;        // sim only: run ticks back to back, as fast as possible
+  std::string dump_path;             // SIGUSR1 writes the state dump here; empty: the default
 };
+
+// Where SIGUSR1 writes the state dump unless told: /run/balloond/snapshot.json when that
+// directory is writable, else balloond-snapshot.json in the working directory.
+std::string defaultDumpPath();
 
 // The running daemon: one io_context that carries the tick timer, the signals, the control
 // socket and the metrics listener. SIGINT and SIGTERM stop it; SIGHUP and config-reload reload
-// the config (build, check, swap; keep the old one on failure).
+// the config (build, check, swap; keep the old one on failure); SIGUSR1 writes the current
+// snapshot, targets and policy history as JSON (proto/README.md).
 class Daemon : public DaemonControl {
  public:
   static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
@@ -51,6 +57,7 @@ class Daemon : public DaemonControl {
   void waitForSignals();
   void scheduleTick();
   void onTick();
+  void dumpState();
   void stop(const char* why);
   // Opens the control socket and, when configured, the metrics listener (daemon_control.cc).
   Status startControl();

@@ -6,14 +6,21 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/loader.h"
+#include "config/scenario.h"
 #include "daemon/daemon.h"
+#include "daemon/evaluate.h"
+#include "daemon/scenario_runner.h"
 #include "policy/registry.h"
+#include "proto/codec.h"
 
 namespace {
 
@@ -37,7 +44,14 @@ constexpr Flag kFlags[] = {
     {"--virtual-clock", nullptr,
      "simulated host only: run ticks back to back, faster than real time"},
     {"--check-config", nullptr, "validate the configuration, print the result and exit"},
+    {"--scenario", "FILE", "play a scenario file on the simulated host; exit 0 if it holds"},
     {"--list-policies", nullptr, "list the built-in policies and their parameters, then exit"},
+    {"--evaluate", "SNAPSHOT",
+     "print the policy's decisions for a snapshot or state dump as JSON, then exit; uses "
+     "--config only when given"},
+    {"--dump-path", "PATH",
+     "where SIGUSR1 writes the state dump (default /run/balloond/snapshot.json if writable, "
+     "else ./balloond-snapshot.json)"},
     {"--log-level", "LEVEL", "trace, debug, info (default), warn, error or off"},
     {"--version", nullptr, "print the version and exit"},
     {"--help", nullptr, "print this help and exit"},
@@ -55,7 +69,8 @@ void printHelp() {
   }
   std::printf(
       "\nsignals: SIGINT and SIGTERM stop cleanly; SIGHUP reloads the configuration (a bad\n"
-      "file is reported and the running configuration is kept).\n"
+      "file is reported and the running configuration is kept); SIGUSR1 writes the current\n"
+      "snapshot, targets and policy history to the dump path (see --dump-path).\n"
       "exit status: 0 success, 1 runtime failure, 2 bad flags or configuration.\n");
 }
 
@@ -73,9 +88,12 @@ void printPolicies() {
 
 struct Args {
   std::string config = kDefaultConfig;
+  bool config_given = false;
+  std::optional<std::string> evaluate;
   balloond::DaemonOptions options;
   bool check_config = false;
-  std::string log_level = "info";
+  std::optional<std::string> scenario;
+  std::optional<std::string> log_level;
 };
 
 int usageError(const std::string& message) {
@@ -111,7 +129,8 @@ std::optional<int> parseArgs(const std::vector<std::string_view>& argv, Args& ar
       args.options.virtual_clock = true;
     } else if (a == "--check-config") {
       args.check_config = true;
-    } else if (a == "--config" || a == "-c" || a == "--log-level" || a == "--duration") {
+    } else if (a == "--config" || a == "-c" || a == "--log-level" || a == "--duration" ||
+               a == "--evaluate" || a == "--dump-path" || a == "--scenario") {
       auto v = value();
       if (!v) {
         return usageError(std::string(a) + " needs a value");
@@ -125,14 +144,71 @@ std::optional<int> parseArgs(const std::vector<std::string_view>& argv, Args& ar
         args.options.duration_s = d;
       } else if (a == "--log-level") {
         args.log_level = *v;
+      } else if (a == "--evaluate") {
+        args.evaluate = *v;
+      } else if (a == "--dump-path") {
+        args.options.dump_path = *v;
+      } else if (a == "--scenario") {
+        args.scenario = *v;
       } else {
         args.config = *v;
+        args.config_given = true;
       }
     } else {
       return usageError("unknown flag '" + std::string(a) + "'");
     }
   }
   return std::nullopt;
+}
+
+// `--evaluate`: one decision per VM for a dumped state, printed as JSON. No hypervisor.
+int evaluate(const Args& args) {
+  std::ifstream in(*args.evaluate);
+  if (!in) {
+    std::fprintf(stderr, "balloond: %s: cannot read\n", args.evaluate->c_str());
+    return kExitUsage;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) {
+    std::fprintf(stderr, "balloond: %s: not valid JSON\n", args.evaluate->c_str());
+    return kExitUsage;
+  }
+  auto dump = balloond::stateDumpFromJson(json);
+  if (!dump) {
+    std::fprintf(stderr, "balloond: %s: %s\n", args.evaluate->c_str(),
+                 dump.error().message.c_str());
+    return kExitUsage;
+  }
+  balloond::config::Config config;  // the built-in defaults, unless a file is named
+  if (args.config_given) {
+    auto loaded = balloond::config::loadConfigFile(args.config);
+    if (!loaded) {
+      std::fprintf(stderr, "balloond: %s\n", loaded.error().message.c_str());
+      return kExitUsage;
+    }
+    config = std::move(*loaded);
+  }
+  auto result = balloond::evaluateDump(*dump, config);
+  if (!result) {
+    std::fprintf(stderr, "balloond: %s\n", result.error().message.c_str());
+    return kExitUsage;
+  }
+  std::printf("%s\n", result->dump(2).c_str());
+  return kExitOk;
+}
+
+// Plays one scenario file and prints its report: 0 if it holds, 1 if not, 2 if unreadable.
+int runScenarioFile(const std::string& path) {
+  auto spec = balloond::config::loadScenarioFile(path);
+  if (!spec) {
+    std::fprintf(stderr, "balloond: %s\n", spec.error().message.c_str());
+    return kExitUsage;
+  }
+  const balloond::ScenarioResult result = balloond::runScenario(*spec);
+  std::fputs(result.report.c_str(), stdout);
+  return result.passed ? kExitOk : kExitFailure;
 }
 
 }  // namespace
@@ -142,14 +218,22 @@ int main(int argc, char** argv) {
   if (auto code = parseArgs(std::vector<std::string_view>(argv + 1, argv + argc), args)) {
     return *code;
   }
-  auto level = spdlog::level::from_str(args.log_level);
-  if (level == spdlog::level::off && args.log_level != "off") {
-    return usageError("--log-level: unknown level '" + args.log_level + "'");
+  // A scenario prints its own report; its log only says what went wrong unless asked for more.
+  const std::string level_name = args.log_level.value_or(args.scenario ? "warn" : "info");
+  auto level = spdlog::level::from_str(level_name);
+  if (level == spdlog::level::off && level_name != "off") {
+    return usageError("--log-level: unknown level '" + level_name + "'");
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("balloond"));
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (args.evaluate) {
+    return evaluate(args);
+  }
 
+  if (args.scenario) {
+    return runScenarioFile(*args.scenario);
+  }
   auto config = balloond::config::loadConfigFile(args.config);
   if (!config) {
     std::fprintf(stderr, "balloond: %s\n", config.error().message.c_str());

@@ -114,7 +114,6 @@ std::vector<policy::Decision> ReclaimRun::update(const std::vector<policy::VmVie
     return {};
   }
   if (owed_by_failed > 0) {
-    std::set<std::string> skip = failed;
     // What each donor still owes is already spoken for.
     std::map<std::string, int64_t> owed;
     for (const auto& [vm, share] : status_.plan_kib) {
@@ -125,7 +124,7 @@ std::vector<policy::Decision> ReclaimRun::update(const std::vector<policy::VmVie
       }
     }
     const policy::ReclaimPlan replan =
-        policy::planReclaim(views, guards, owed_by_failed, skip, owed);
+        policy::planReclaim(views, guards, owed_by_failed, failed, owed);
     if (!replan.feasible) {
       finish(
           Outcome::kRefused,

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace balloond::policy {
 
@@ -17,25 +18,53 @@ int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
   return std::min(floor, vm.limits.ceiling_kib);
 }
 
+int64_t inflateStepKib(const VmView& vm, const Guards& guards, bool emergency) {
+  const auto relative = static_cast<int64_t>(guards.inflate_step_fraction *
+                                             static_cast<double>(vm.sample->actual_kib));
+  const int64_t step = std::min(guards.inflate_step_kib, relative);
+  return emergency ? static_cast<int64_t>(guards.emergency_step_factor * static_cast<double>(step))
+                   : step;
+}
+
 namespace {
 
-// A target and the trail of what shaped it.
+// A target and the trail of what shaped it: the policy's reason plus any guards, appended.
 struct Shaped {
-  int64_t target_kib;
-  std::string reason;
+  int64_t target_kib = 0;
+  const std::string* reason = nullptr;  // the policy's, owned by its Decision
+  std::string guards;                   // "/inflate-step/floor"...
   void set(int64_t kib, const char* guard) {
     if (kib != target_kib) {
       target_kib = kib;
-      reason += std::string("/") + guard;
+      guards += '/';
+      guards += guard;
     }
   }
 };
 
+// One managed VM while the guards run: its view, its shaped target and its urgency.
+struct Slot {
+  const VmView* vm;
+  double urgency;  // available fraction: lower is more pressured
+  Shaped shaped;
+  bool urgent = false;  // an operator's request: no inflate step limit, no grow hold-off
+};
+
+// Was the VM given memory within the hold-off? Looked up only for VMs about to shrink: with
+// thousands of VMs the lookups, not the arithmetic, are what a tick costs.
+bool heldOff(const Slot& s, const Guards& g, const PolicyState& state, double now_s) {
+  if (g.grow_holdoff_s <= 0) {
+    return false;
+  }
+  auto it = state.vms.find(s.vm->sample->name);
+  return it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s;
+}
+
 // Per-VM guards: bounds, step limits, shrink hold-offs and hysteresis.
-Shaped guardOne(const VmView& vm, const Decision& d, const Guards& g, const PolicyState& state,
-                double now_s) {
+void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_s) {
+  const VmView& vm = *slot.vm;
+  Shaped& out = slot.shaped;
   const int64_t actual = vm.sample->actual_kib;
-  Shaped out{d.target_kib, d.reason};
   if (vm.shrink_blocked && out.target_kib < actual) {
     out.set(std::max(vm.target_kib, actual), "stuck-hold");
   }
@@ -46,25 +75,29 @@ Shaped guardOne(const VmView& vm, const Decision& d, const Guards& g, const Poli
     if (!vm.stats_fresh) {
       out.set(actual, "stale-stats");
     }
-    auto it = state.vms.find(vm.sample->name);
-    if (!d.urgent && it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s) {
-      out.set(std::max(out.target_kib, std::min(vm.target_kib, actual)), "grow-holdoff");
+    if (!canShrink(vm.ack)) {
+      out.set(actual, "not-following");
     }
-    if (!d.urgent) {
-      out.set(std::max(out.target_kib, actual - g.inflate_step_kib), "inflate-step");
+    const int64_t held = std::min(vm.target_kib, actual);  // no further than already asked
+    if (!slot.urgent && out.target_kib < held && heldOff(slot, g, state, now_s)) {
+      out.set(held, "grow-holdoff");
+    }
+    if (!slot.urgent) {
+      out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
     }
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
   }
-  out.set(std::max(out.target_kib, effectiveFloorKib(vm, g)), "floor");
+  // A guest stuck growing cannot take what it needs: only the configured floor still binds.
+  const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
+                                        : effectiveFloorKib(vm, g);
+  out.set(std::max(out.target_kib, floor), "floor");
   out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
-  const bool in_bounds =
-      vm.target_kib >= effectiveFloorKib(vm, g) && vm.target_kib <= vm.limits.ceiling_kib;
+  const bool in_bounds = vm.target_kib >= floor && vm.target_kib <= vm.limits.ceiling_kib;
   if (small && in_bounds) {
     out.target_kib = vm.target_kib;  // hysteresis: not worth a push; the reason stays for the view
   }
-  return out;
 }
 
 // How urgently a VM needs memory: lower available fraction first.
@@ -76,58 +109,135 @@ double urgency(const VmView& vm) {
   return static_cast<double>(*s.guest.available_kib) / static_cast<double>(s.actual_kib);
 }
 
-// Growth comes only out of host memory above the reserve, most pressured VMs first.
-void applyHostReserve(const PolicyInput& input, std::vector<const VmView*>& order,
-                      std::map<std::string, Shaped>& shaped, const Guards& g) {
+// Host available under the reserve: take the shortfall back with emergency-sized steps, from the
+// least pressured VMs first (highest available fraction), never below a floor, never from a VM
+// that cannot shrink now (stale stats, stuck, within its grow hold-off).
+void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Guards& g,
+                    const PolicyState& state) {
+  if (input.host.available_kib >= g.host_reserve_kib) {
+    return;
+  }
+  int64_t remaining = g.host_reserve_kib - input.host.available_kib;
+  std::vector<Slot*> order;
+  order.reserve(slots.size());
+  for (Slot& s : slots) {  // what targets already take back counts
+    remaining -= std::max<int64_t>(0, s.vm->sample->actual_kib - s.shaped.target_kib);
+    order.push_back(&s);
+  }
   std::stable_sort(order.begin(), order.end(),
-                   [](const VmView* a, const VmView* b) { return urgency(*a) < urgency(*b); });
-  int64_t budget = std::max<int64_t>(0, input.host.available_kib - g.host_reserve_kib);
-  for (const VmView* vm : order) {
-    Shaped& s = shaped.at(vm->sample->name);
-    const int64_t actual = vm->sample->actual_kib;
-    const int64_t growth = s.target_kib - actual;
-    if (growth <= 0) {
+                   [](const Slot* a, const Slot* b) { return a->urgency > b->urgency; });
+  for (Slot* slot : order) {
+    if (remaining <= 0) {
+      return;
+    }
+    const VmView& vm = *slot->vm;
+    if (!vm.stats_fresh || !canShrink(vm.ack) || vm.shrink_blocked ||
+        heldOff(*slot, g, state, input.now_s)) {
       continue;
     }
-    const int64_t granted = std::min(growth, budget);
-    budget -= granted;
-    if (granted < growth) {
-      // Never below where it stands or its floor: the floor wins over the reserve.
-      s.set(
-          std::max({actual + granted, std::min(vm->target_kib, actual), effectiveFloorKib(*vm, g)}),
-          "host-reserve");
+    Shaped& s = slot->shaped;
+    const int64_t actual = vm.sample->actual_kib;
+    const int64_t lowest = std::max(effectiveFloorKib(vm, g), actual - inflateStepKib(vm, g, true));
+    const int64_t from = std::min(s.target_kib, actual);
+    const int64_t take = std::min(remaining, from - lowest);
+    if (take > 0) {
+      s.set(from - take, "host-emergency");
+      remaining -= take;
     }
   }
+}
+
+// Growth comes only out of host memory above the reserve, most pressured VMs first. Growth up to
+// a VM's need-based floor (what it uses plus the margin) may also take the reserve, but never
+// more than the host has; a configured floor always wins.
+void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const Guards& g) {
+  std::vector<Slot*> order;
+  for (Slot& s : slots) {
+    if (s.shaped.target_kib > s.vm->sample->actual_kib) {
+      order.push_back(&s);
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Slot* a, const Slot* b) { return a->urgency < b->urgency; });
+  int64_t budget = std::max<int64_t>(0, input.host.available_kib - g.host_reserve_kib);
+  int64_t spare = std::max<int64_t>(0, input.host.available_kib);
+  for (Slot* slot : order) {
+    const VmView& vm = *slot->vm;
+    Shaped& s = slot->shaped;
+    const int64_t actual = vm.sample->actual_kib;
+    const int64_t growth = s.target_kib - actual;
+    const int64_t granted = std::min(growth, budget);
+    budget -= granted;
+    spare -= granted;
+    if (granted < growth) {
+      const int64_t need = std::min(growth, effectiveFloorKib(vm, g) - actual);
+      const int64_t extra = std::clamp<int64_t>(need - granted, 0, std::max<int64_t>(0, spare));
+      spare -= extra;
+      s.set(std::max({actual + granted + extra, std::min(vm.target_kib, actual),
+                      std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)}),
+            "host-reserve");
+    }
+  }
+}
+
+// Each VM's decision: by position when the policy kept the input's order (skipping VMs is
+// fine), otherwise by name; a VM with two decisions gets the last.
+std::vector<const Decision*> matchDecisions(const PolicyInput& input,
+                                            const std::vector<Decision>& proposed) {
+  std::vector<const Decision*> by_vm(input.vms.size(), nullptr);
+  size_t j = 0;
+  bool in_order = true;
+  for (const auto& d : proposed) {
+    while (j < input.vms.size() && input.vms[j].sample->name != d.vm) {
+      ++j;
+    }
+    if (j == input.vms.size()) {
+      in_order = false;
+      break;
+    }
+    by_vm[j++] = &d;
+  }
+  if (!in_order) {
+    std::unordered_map<std::string_view, const Decision*> by_name;
+    for (const auto& d : proposed) {
+      by_name[d.vm] = &d;
+    }
+    for (size_t i = 0; i < input.vms.size(); ++i) {
+      auto it = by_name.find(input.vms[i].sample->name);
+      by_vm[i] = it == by_name.end() ? nullptr : it->second;
+    }
+  }
+  return by_vm;
 }
 
 }  // namespace
 
 std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<Decision>& proposed,
                                   const Guards& guards, const PolicyState& state) {
-  std::map<std::string, const Decision*> by_vm;
-  for (const auto& d : proposed) {
-    by_vm[d.vm] = &d;
-  }
-  std::map<std::string, Shaped> shaped;
-  std::vector<const VmView*> managed;
-  for (const auto& vm : input.vms) {
+  static const std::string kKept = "kept";
+  const auto by_vm = matchDecisions(input, proposed);
+  std::vector<Slot> slots;
+  slots.reserve(input.vms.size());
+  for (size_t i = 0; i < input.vms.size(); ++i) {
+    const VmView& vm = input.vms[i];
     if (vm.limits.excluded || vm.ack == AckState::kNoDriver || vm.ack == AckState::kExcluded) {
       continue;
     }
-    auto it = by_vm.find(vm.sample->name);
-    const Decision keep{vm.sample->name, vm.target_kib, "kept"};
-    shaped.emplace(vm.sample->name, guardOne(vm, it == by_vm.end() ? keep : *it->second, guards,
-                                             state, input.now_s));
-    managed.push_back(&vm);
+    Slot& slot = slots.emplace_back(
+        Slot{.vm = &vm,
+             .urgency = urgency(vm),
+             .shaped = by_vm[i] != nullptr ? Shaped{by_vm[i]->target_kib, &by_vm[i]->reason, {}}
+                                           : Shaped{vm.target_kib, &kKept, {}},
+             .urgent = by_vm[i] != nullptr && by_vm[i]->urgent});
+    guardOne(slot, guards, state, input.now_s);
   }
-  applyHostReserve(input, managed, shaped, guards);
+  applyEmergency(input, slots, guards, state);
+  applyHostReserve(input, slots, guards);
 
   std::vector<Decision> out;
-  for (const auto& vm : input.vms) {
-    auto it = shaped.find(vm.sample->name);
-    if (it != shaped.end()) {
-      out.push_back({vm.sample->name, it->second.target_kib, it->second.reason});
-    }
+  out.reserve(slots.size());
+  for (const Slot& s : slots) {
+    out.push_back({s.vm->sample->name, s.shaped.target_kib, *s.shaped.reason + s.shaped.guards});
   }
   return out;
 }

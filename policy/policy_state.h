@@ -1,24 +1,17 @@
 #pragma once
 
-#include <cstdint>
-#include <deque>
-#include <map>
-#include <string>
+#include "proto/types.h"
 
 namespace balloond::policy {
 
-// What the policies and guards remember about one VM between ticks.
-struct VmPolicyState {
-  int64_t last_target_kib = 0;  // last target the guards let through
-  double last_grow_s = -1e9;    // when the VM was last given memory
-  double last_shrink_s = -1e9;  // when the VM was last asked to shrink
-  std::string last_reason;      // why its target last changed
-};
+// What the policies and guards remember about one VM between ticks: one struct, defined in
+// proto/ (VmHistory) so the daemon can dump it with the snapshot and `--evaluate` can read it
+// back. Fields: last target, reason and grow/shrink times (guards), counter rates (every policy
+// that reads pressure), the active-fraction averages (`share`) and MOM's sample windows (`mom`).
+using VmPolicyState = VmHistory;
 
-// Memory of all VMs plus host-wide history, owned by the controller, passed to each tick.
-struct PolicyState {
-  std::map<std::string, VmPolicyState> vms;
-  std::deque<double> host_free_history;  // recent host free fractions, newest last
-};
+// Memory of all VMs plus host-wide history (MOM's host free window), owned by the controller and
+// passed to each tick.
+using PolicyState = PolicyHistory;
 
 }  // namespace balloond::policy

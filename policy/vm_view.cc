@@ -15,4 +15,15 @@ std::string_view toString(AckState state) {
   return "unknown";
 }
 
+std::optional<AckState> ackStateFromString(std::string_view name) {
+  for (AckState s :
+       {AckState::kSettled, AckState::kConverging, AckState::kStuck, AckState::kUncooperative,
+        AckState::kNoDriver, AckState::kStale, AckState::kExcluded}) {
+    if (toString(s) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace balloond::policy

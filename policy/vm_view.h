@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,13 +21,25 @@ enum class AckState {
 };
 
 std::string_view toString(AckState state);
+// The state toString() spells as `name`, or nothing.
+std::optional<AckState> ackStateFromString(std::string_view name);
+
+constexpr double kDefaultShares = 1000;  // a VM's shares when no override names it
 
 // A VM's resolved bounds for this tick, in KiB.
 struct VmLimits {
   int64_t floor_kib = 0;
   int64_t ceiling_kib = 0;  // at most the VM's max
   bool excluded = false;
+  double shares =
+      kDefaultShares;  // relative claim on memory (`share`, `host-target`); operator-set
 };
+
+// Can this VM be asked to shrink below its actual size? Not when it is not following requests.
+inline bool canShrink(AckState state) {
+  return state != AckState::kStuck && state != AckState::kUncooperative &&
+         state != AckState::kNoDriver && state != AckState::kExcluded;
+}
 
 // What a policy is told about one VM.
 struct VmView {

@@ -99,6 +99,111 @@ GuestStats readGuest(Reader& r) {
   return g;
 }
 
+// Reads the optional history fields of one VM; absent fields keep their defaults.
+class HistoryReader {
+ public:
+  HistoryReader(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object()) {
+      fail("", "expected an object");
+    }
+  }
+  void number(const char* key, double& out) {
+    if (ok() && j_.contains(key)) {
+      const json& v = j_.at(key);
+      if (!v.is_number() || !std::isfinite(v.get<double>())) {
+        fail(key, "expected a number");
+        return;
+      }
+      out = v.get<double>();
+    }
+  }
+  void integer(const char* key, int64_t& out) {
+    if (ok() && j_.contains(key)) {
+      const json& v = j_.at(key);
+      if (!v.is_number_integer()) {
+        fail(key, "expected an integer");
+        return;
+      }
+      out = v.get<int64_t>();
+    }
+  }
+  void text(const char* key, std::string& out) {
+    if (ok() && j_.contains(key)) {
+      if (!j_.at(key).is_string()) {
+        fail(key, "expected a string");
+        return;
+      }
+      out = j_.at(key).get<std::string>();
+    }
+  }
+  void kibs(const char* key, std::vector<int64_t>& out) {
+    if (!ok() || !j_.contains(key)) {
+      return;
+    }
+    const json& v = j_.at(key);
+    if (!v.is_array()) {
+      fail(key, "expected an array of integers");
+      return;
+    }
+    for (const auto& x : v) {
+      if (!x.is_number_integer() || x.get<int64_t>() < 0) {
+        fail(key, "expected an array of non-negative integers");
+        return;
+      }
+      out.push_back(x.get<int64_t>());
+    }
+  }
+  void fail(const std::string& key, const std::string& problem) {
+    if (ok()) {
+      error_ = path_ + (key.empty() ? "" : "." + key) + ": " + problem;
+    }
+  }
+  [[nodiscard]] bool ok() const { return error_.empty(); }
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::string error_;
+};
+
+Result<VmHistory> readHistory(const json& j, const std::string& path) {
+  VmHistory h;
+  HistoryReader r(j, path);
+  r.integer("last_target_kib", h.last_target_kib);
+  r.number("last_grow_s", h.last_grow_s);
+  r.number("last_shrink_s", h.last_shrink_s);
+  r.text("last_reason", h.last_reason);
+  r.number("counters_s", h.counters_s);
+  r.integer("major_faults", h.major_faults);
+  r.integer("swap_in_kib", h.swap_in_kib);
+  r.number("major_faults_per_s", h.major_faults_per_s);
+  r.number("swap_in_kib_per_s", h.swap_in_kib_per_s);
+  r.number("refault_avg_kib_s", h.refault_avg_kib_s);
+  r.number("active_fast", h.active_fast);
+  r.number("active_slow", h.active_slow);
+  r.kibs("actual_window_kib", h.actual_window_kib);
+  r.kibs("unused_window_kib", h.unused_window_kib);
+  if (!r.ok()) {
+    return Error{r.error()};
+  }
+  return h;
+}
+
+Result<VmControl> readControl(const json& j, const std::string& path, int64_t actual_kib) {
+  VmControl c{.target_kib = actual_kib, .state = {}};
+  HistoryReader r(j, path);
+  r.integer("target_kib", c.target_kib);
+  r.text("state", c.state);
+  if (r.ok() && c.target_kib < 0) {
+    r.fail("target_kib", "expected a non-negative integer");
+  }
+  if (!r.ok()) {
+    return Error{r.error()};
+  }
+  return c;
+}
+
 }  // namespace
 
 json toJson(const GuestStats& g) {
@@ -130,6 +235,7 @@ json toJson(const VmSample& vm) {
 
 json toJson(const HostSample& host) {
   json j = {{"total_kib", host.total_kib}, {"available_kib", host.available_kib}};
+  putOptional(j, "free_kib", host.free_kib);
   if (host.psi_some_avg10) {
     j["psi_some_avg10"] = *host.psi_some_avg10;
   }
@@ -166,6 +272,7 @@ Result<Snapshot> snapshotFromJson(const json& j) {
   Reader host(j.at("host"), "snapshot.host");
   snap.host.total_kib = host.kib("total_kib");
   snap.host.available_kib = host.kib("available_kib");
+  snap.host.free_kib = host.optionalKib("free_kib");
   if (j.at("host").contains("psi_some_avg10")) {
     snap.host.psi_some_avg10 = host.seconds("psi_some_avg10", 0);
   }
@@ -199,6 +306,80 @@ Result<Snapshot> snapshotFromJson(const json& j) {
     snap.vms.push_back(std::move(vm));
   }
   return snap;
+}
+
+json toJson(const VmHistory& history) {
+  const VmHistory& h = history;
+  return {{"last_target_kib", h.last_target_kib},
+          {"last_grow_s", h.last_grow_s},
+          {"last_shrink_s", h.last_shrink_s},
+          {"last_reason", h.last_reason},
+          {"counters_s", h.counters_s},
+          {"major_faults", h.major_faults},
+          {"swap_in_kib", h.swap_in_kib},
+          {"major_faults_per_s", h.major_faults_per_s},
+          {"swap_in_kib_per_s", h.swap_in_kib_per_s},
+          {"refault_avg_kib_s", h.refault_avg_kib_s},
+          {"active_fast", h.active_fast},
+          {"active_slow", h.active_slow},
+          {"actual_window_kib", h.actual_window_kib},
+          {"unused_window_kib", h.unused_window_kib}};
+}
+
+json toJson(const StateDump& dump) {
+  json j = toJson(dump.snapshot);
+  for (auto& vm : j["vms"]) {
+    const auto name = vm["name"].get<std::string>();
+    if (auto it = dump.control.find(name); it != dump.control.end()) {
+      vm["control"] = {{"target_kib", it->second.target_kib}, {"state", it->second.state}};
+    }
+    if (auto it = dump.history.vms.find(name); it != dump.history.vms.end()) {
+      vm["history"] = toJson(it->second);
+    }
+  }
+  j["host_free_history"] = dump.history.host_free_history;
+  return j;
+}
+
+Result<StateDump> stateDumpFromJson(const json& j) {
+  auto snap = snapshotFromJson(j);
+  if (!snap) {
+    return snap.error();
+  }
+  StateDump dump;
+  dump.snapshot = std::move(*snap);
+  for (size_t i = 0; i < dump.snapshot.vms.size(); ++i) {
+    const json& vm = j.at("vms")[i];
+    const std::string path = "snapshot.vms[" + std::to_string(i) + "]";
+    const VmSample& sample = dump.snapshot.vms[i];
+    if (vm.contains("control")) {
+      auto c = readControl(vm.at("control"), path + ".control", sample.actual_kib);
+      if (!c) {
+        return c.error();
+      }
+      dump.control[sample.name] = *c;
+    }
+    if (vm.contains("history")) {
+      auto h = readHistory(vm.at("history"), path + ".history");
+      if (!h) {
+        return h.error();
+      }
+      dump.history.vms[sample.name] = std::move(*h);
+    }
+  }
+  if (j.contains("host_free_history")) {
+    const json& h = j.at("host_free_history");
+    if (!h.is_array()) {
+      return Error{"snapshot.host_free_history: expected an array of fractions"};
+    }
+    for (const auto& x : h) {
+      if (!x.is_number() || !(x.get<double>() >= 0 && x.get<double>() <= 1)) {
+        return Error{"snapshot.host_free_history: expected an array of fractions"};
+      }
+      dump.history.host_free_history.push_back(x.get<double>());
+    }
+  }
+  return dump;
 }
 
 }  // namespace balloond

@@ -20,4 +20,11 @@ Result<Snapshot> snapshotFromJson(const nlohmann::json& j);
 // Parses one VM's guest stats, as toJson(GuestStats) writes them.
 Result<GuestStats> guestStatsFromJson(const nlohmann::json& j);
 
+// The snapshot form plus, per VM, optional "control" (target in force, state) and "history"
+// (what the policies remember), and a top-level "host_free_history". See proto/README.md.
+nlohmann::json toJson(const VmHistory& history);
+nlohmann::json toJson(const StateDump& dump);
+// Reads a state dump, or a plain snapshot (no control records, empty history).
+Result<StateDump> stateDumpFromJson(const nlohmann::json& j);
+
 }  // namespace balloond

@@ -325,6 +325,7 @@ Result<DaemonInfo> daemonInfoFromJson(const json& j) {
     d.max_tick_lateness_s = t.at("max_lateness_s").get<double>();
     d.host.total_kib = j.at("host").at("total_kib").get<int64_t>();
     d.host.available_kib = j.at("host").at("available_kib").get<int64_t>();
+    d.host.free_kib = getOptional<int64_t>(j.at("host"), "free_kib");
     d.host.psi_some_avg10 = getOptional<double>(j.at("host"), "psi_some_avg10");
     d.reclaimed_kib = j.at("reclaimed_kib").get<int64_t>();
     d.vms_by_state = j.at("vms_by_state").get<std::map<std::string, int64_t>>();

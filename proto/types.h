@@ -1,8 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace balloond {
@@ -40,12 +43,18 @@ struct VmSample {
   bool running = true;
   double stats_period_s = 1;  // how often the guest is asked to report; 0 = off
   GuestStats guest;
+  int64_t min_guarantee_kib = 0;  // the hypervisor's floor hint (libvirt <min_guarantee>); 0 = none
+  std::string exclude_reason;     // set by the channel: do not manage this VM, and say why
+                                  // ("vfio-passthrough", "migrating")
+  std::string note;  // set by the channel: a condition operators should see ("stats-off",
+                     // "no-balloon-device", "driver-never-reported"); the view shows it
 };
 
 // The host's own memory, read by a host probe.
 struct HostSample {
   int64_t total_kib = 0;
   int64_t available_kib = 0;             // MemAvailable
+  std::optional<int64_t> free_kib;       // MemFree + Buffers + Cached (MOM's "mem_free")
   std::optional<double> psi_some_avg10;  // /proc/pressure/memory "some avg10", percent
 };
 
@@ -54,6 +63,59 @@ struct Snapshot {
   double time_s = 0;  // channel clock, seconds (virtual on the simulated host)
   HostSample host;
   std::vector<VmSample> vms;
+};
+
+// What the policies remember about one VM between ticks. Owned by the controller (as
+// policy::VmPolicyState), dumped with the snapshot so an offline evaluation sees the same history.
+struct VmHistory {
+  int64_t last_target_kib = 0;  // last target the guards let through
+  double last_grow_s = -1e9;    // when the VM was last given memory
+  double last_shrink_s = -1e9;  // when the VM was last asked to shrink
+  std::string last_reason;      // why its target last changed
+
+  // Guest counters at the last fresh report, and the rates between the last two reports.
+  double counters_s = 0;  // that report's last_update_s; 0 = none seen yet
+  int64_t major_faults = 0;
+  int64_t swap_in_kib = 0;
+  double major_faults_per_s = 0;
+  double swap_in_kib_per_s = 0;
+  double refault_avg_kib_s = 0;  // `pressure`: the refault rate, averaged like PSI's avg10
+
+  // `share`: the guest's active fraction, as a fast and a slow moving average (ESX takes the
+  // max of the two); negative = no estimate yet.
+  double active_fast = -1;
+  double active_slow = -1;
+
+  // `mom`: the last samples of balloon_cur (actual) and mem_unused, newest last. Vectors, not
+  // deques: an empty deque allocates, and there is one of these per VM.
+  std::vector<int64_t> actual_window_kib;
+  std::vector<int64_t> unused_window_kib;
+
+  friend bool operator==(const VmHistory&, const VmHistory&) = default;
+};
+
+// All VMs' histories plus host-wide history.
+struct PolicyHistory {
+  std::unordered_map<std::string, VmHistory> vms;  // hashed: looked up per VM per tick
+  std::deque<double> host_free_history;            // recent host free fractions (MOM), newest last
+
+  friend bool operator==(const PolicyHistory&, const PolicyHistory&) = default;
+};
+
+// What the controller holds for one VM beyond the channel's reading.
+struct VmControl {
+  int64_t target_kib = 0;  // the target in force
+  std::string state;       // its acknowledgement state, as policy::toString spells it
+
+  friend bool operator==(const VmControl&, const VmControl&) = default;
+};
+
+// A snapshot plus the controller's memory: what `balloond --evaluate` reads and SIGUSR1 writes.
+// A plain Snapshot is a valid StateDump with no control records and empty history.
+struct StateDump {
+  Snapshot snapshot;
+  std::map<std::string, VmControl> control;  // by VM name; missing: target = actual
+  PolicyHistory history;
 };
 
 }  // namespace balloond

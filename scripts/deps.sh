@@ -7,6 +7,9 @@ packages=(
   cmake g++ make pkg-config
   libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsystemd-dev libvirt-dev
+  # End-to-end tests with real guests: libvirtd, QEMU, and what builds the guest image.
+  libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base
+  busybox-static cpio xz-utils gzip libc6-dev procps util-linux
   prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
   "$@"
 )

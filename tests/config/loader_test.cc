@@ -331,12 +331,50 @@ TEST(LoaderTest, FirstErrorInDocumentOrderWins) {
             "demo.yaml:1:9: tick_s: expected a number, got 'fast'");
   EXPECT_EQ(errorOf("guards: {bogus: 1}\ntick_s: fast\n" + kBase),
             "demo.yaml:1:10: guards.bogus: unknown key (known: inflate_step_mib, deflate_step_mib, "
-            "min_change_mib, need_margin_mib, grow_holdoff_s, host_reserve_mib)");
+            "min_change_mib, need_margin_mib, grow_holdoff_s, host_reserve_mib, "
+            "inflate_step_fraction, emergency_step_factor)");
 }
 
 TEST(LoaderTest, ChannelType) {
-  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: libvirt\n"),
-            "demo.yaml:3:9: channel.type: unknown channel type 'libvirt' (known: sim)");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: qmp\n"),
+            "demo.yaml:3:9: channel.type: unknown channel type 'qmp' (known: sim, libvirt)");
+}
+
+TEST(LoaderTest, LibvirtChannel) {
+  const std::string head = "policy: {name: test-fake}\nchannel:\n  type: libvirt\n";
+  auto config = parseConfig(head, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.libvirt.uri, "qemu:///system");
+  EXPECT_TRUE(config->channel.libvirt.set_stats_period);
+  EXPECT_EQ(config->channel.libvirt.stats_period_s, 2);
+
+  config = parseConfig(head +
+                           "  libvirt:\n    uri: qemu+ssh://root@host/system\n"
+                           "    set_stats_period: false\n    stats_period_s: 0\n"
+                           "    driver_grace_s: 90\n    reconnect_max_s: 60\n",
+                       "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.libvirt.uri, "qemu+ssh://root@host/system");
+  EXPECT_FALSE(config->channel.libvirt.set_stats_period);
+  EXPECT_EQ(config->channel.libvirt.driver_grace_s, 90);
+  EXPECT_EQ(config->channel.libvirt.reconnect_max_s, 60);
+
+  EXPECT_EQ(errorOf(head + "  libvirt: {uri: \"vmware://esx/\"}\n"),
+            "demo.yaml:4:18: channel.libvirt.uri: unknown URI scheme 'vmware' (drivers with "
+            "balloon support: qemu, xen, test)");
+  EXPECT_EQ(errorOf(head + "  libvirt: {uri: \"qemu+carrier://host/system\"}\n"),
+            "demo.yaml:4:18: channel.libvirt.uri: unknown transport 'carrier' in URI scheme "
+            "'qemu+carrier' (known: unix, ssh, tls, tcp, libssh, libssh2, ext)");
+  EXPECT_EQ(errorOf(head + "  libvirt: {uri: \"/var/run/libvirt\"}\n"),
+            "demo.yaml:4:18: channel.libvirt.uri: expected a libvirt URI such as qemu:///system, "
+            "got '/var/run/libvirt'");
+  EXPECT_EQ(errorOf(head + "  libvirt: {stats_period_s: 1.5}\n"),
+            "demo.yaml:4:29: channel.libvirt.stats_period_s: libvirt takes whole seconds, got 1.5");
+  EXPECT_EQ(errorOf(head + "  libvirt: {stats_period_s: 0}\n"),
+            "demo.yaml:4:29: channel.libvirt.stats_period_s: must be at least 1 when "
+            "set_stats_period is true");
+  EXPECT_EQ(errorOf(head + "  libvirt: {reconnect_max_s: 0}\n"),
+            "demo.yaml:4:30: channel.libvirt.reconnect_max_s: must be between 1 and 3600, got 0");
 }
 
 TEST(LoaderTest, SimVmList) {
@@ -575,6 +613,31 @@ TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
   EXPECT_EQ(stopping, 1);
   EXPECT_GE(with_swap, 2);
   EXPECT_EQ(config->policy.name, "margin");
+}
+
+TEST(LoaderTest, SharesAndTheRelativeAndEmergencySteps) {
+  auto config = parseConfig(kBase + R"(guards:
+  inflate_step_fraction: 0.1
+  emergency_step_factor: 3
+vms:
+  - match: "gold*"
+    shares: 4000
+)",
+                            "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->guards.inflate_step_fraction, 0.1);
+  EXPECT_EQ(config->guards.emergency_step_factor, 3);
+  EXPECT_EQ(config->vms.at(0).shares, 4000);
+  EXPECT_EQ(parseConfig(kBase, "demo.yaml")->guards.inflate_step_fraction, 0.25);
+
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: a\n    shares: 0\n"),
+            "demo.yaml:9:13: vms[0].shares: must be above 0 and at most 1e+06, got 0");
+  EXPECT_EQ(errorOf(kBase + "vms:\n  - match: a\n    shares: lots\n"),
+            "demo.yaml:9:13: vms[0].shares: expected a number, got 'lots'");
+  EXPECT_EQ(errorOf(kBase + "guards:\n  inflate_step_fraction: 0\n"),
+            "demo.yaml:8:26: guards.inflate_step_fraction: must be above 0 and at most 1, got 0");
+  EXPECT_EQ(errorOf(kBase + "guards:\n  emergency_step_factor: 0.5\n"),
+            "demo.yaml:8:26: guards.emergency_step_factor: must be between 1 and 100, got 0.5");
 }
 
 }  // namespace

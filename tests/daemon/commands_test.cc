@@ -23,8 +23,10 @@ class FakeDaemon : public DaemonControl {
     config_.policy.name = "margin";
     config_.guards.inflate_step_mib = 128;
     channel.snapshot.time_s = 10;
-    channel.snapshot.host = {
-        .total_kib = mibToKib(16384), .available_kib = mibToKib(8192), .psi_some_avg10 = {}};
+    channel.snapshot.host = {.total_kib = mibToKib(16384),
+                             .available_kib = mibToKib(8192),
+                             .free_kib = {},
+                             .psi_some_avg10 = {}};
     channel.addVm("idle", 2048, 2048, 1800);
     channel.addVm("busy", 2048, 2048, 400);
     controller_ = std::make_unique<Controller>(channel, std::move(*makePolicy(config_.policy)),

@@ -24,8 +24,10 @@ class ControllerTest : public ::testing::Test {
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
     channel.snapshot.time_s = 10;
-    channel.snapshot.host = {
-        .total_kib = mibToKib(16384), .available_kib = mibToKib(8192), .psi_some_avg10 = {}};
+    channel.snapshot.host = {.total_kib = mibToKib(16384),
+                             .available_kib = mibToKib(8192),
+                             .free_kib = {},
+                             .psi_some_avg10 = {}};
   }
   Controller make(const config::Config& c = baseConfig()) {
     auto policy = makePolicy(c.policy);
@@ -103,9 +105,11 @@ TEST_F(ControllerTest, OverridesByGlobSetFloorsCeilingsAndExclusions) {
   channel.addVm("web2", 2048, 2048, 1900);
   config::Config cfg = baseConfig();
   cfg.guards.inflate_step_mib = 8192;
-  cfg.vms = {{.match = "web*", .floor_mib = 1500, .ceiling_mib = {}, .excluded = {}},
-             {.match = "web2", .floor_mib = {}, .ceiling_mib = {}, .excluded = true},
-             {.match = "db?", .floor_mib = 1024, .ceiling_mib = 3072, .excluded = {}}};
+  cfg.guards.inflate_step_fraction = 1;
+  cfg.vms = {
+      {.match = "web*", .floor_mib = 1500, .ceiling_mib = {}, .excluded = {}, .shares = {}},
+      {.match = "web2", .floor_mib = {}, .ceiling_mib = {}, .excluded = true, .shares = {}},
+      {.match = "db?", .floor_mib = 1024, .ceiling_mib = 3072, .excluded = {}, .shares = {}}};
   Controller c = make(cfg);
   c.tick();
   EXPECT_EQ(status(c, "web1").floor_kib, mibToKib(1500));

@@ -119,8 +119,9 @@ TEST_F(EndToEndTest, NoTargetEverCrossesAFloorOrACeiling) {
       hostWith({spiky, vm("wave", 2048, {wave}, 512), vm("floored", 4096, {constant(100)}),
                 vm("capped", 4096, {ramp(100, 3800, 100)}, 1024)},
                8192);
-  cfg.vms = {{.match = "floored", .floor_mib = 2000, .ceiling_mib = {}, .excluded = {}},
-             {.match = "cap*", .floor_mib = 512, .ceiling_mib = 2500, .excluded = {}}};
+  cfg.vms = {
+      {.match = "floored", .floor_mib = 2000, .ceiling_mib = {}, .excluded = {}, .shares = {}},
+      {.match = "cap*", .floor_mib = 512, .ceiling_mib = 2500, .excluded = {}, .shares = {}}};
   Rig rig(cfg);
   int64_t checked = 0;
   runOnVirtualClock(rig.host, rig.controller, 1, 300, [&](const TickReport& report) {

@@ -30,8 +30,10 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   spdlog::set_level(spdlog::level::off);
   testing::FakeChannel channel;
   channel.snapshot.time_s = 10;
-  channel.snapshot.host = {
-      .total_kib = mibToKib(16384), .available_kib = mibToKib(8192), .psi_some_avg10 = {}};
+  channel.snapshot.host = {.total_kib = mibToKib(16384),
+                           .available_kib = mibToKib(8192),
+                           .free_kib = {},
+                           .psi_some_avg10 = {}};
   channel.addVm("idle", 2048, 2048, 1800);
   config::Config config;
   config.policy.name = "margin";

@@ -125,3 +125,65 @@ TEST(GuardsTest, AVmWithoutADecisionKeepsItsTargetWithinBounds) {
 
 }  // namespace
 }  // namespace balloond::policy
+
+namespace balloond::policy {
+namespace {
+
+TEST(GuardsTest, TheRelativeInflateStepLimitsSmallVms) {
+  Guards g = defaultGuards();
+  g.inflate_step_fraction = 0.05;  // 5% of 1000 = 50 < 128
+  InputBuilder b;
+  b.host(65536, 32768).vm("vm", 2048, 1000, 900);
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {{"vm", mibToKib(500), "p"}}, g, {});
+  EXPECT_EQ(mib(out.at(0).target_kib), 950);
+  EXPECT_EQ(out.at(0).reason, "p/inflate-step");
+}
+
+TEST(GuardsTest, AStuckOrUncooperativeGuestIsNotAskedForMore) {
+  for (auto state : {AckState::kStuck, AckState::kUncooperative}) {
+    InputBuilder b;
+    b.host(65536, 32768).vm("vm", 2048, 1500, 900).ack(state);
+    const Decision d = guardOne(b, 1400);
+    EXPECT_EQ(mib(d.target_kib), 1500) << toString(state);
+    EXPECT_EQ(d.reason, "p/not-following") << toString(state);
+    EXPECT_EQ(mib(guardOne(b, 1700).target_kib), 1700) << "growing is fine";
+  }
+}
+
+TEST(GuardsTest, UnderTheReserveReclaimsFasterLeastPressuredFirst) {
+  Guards g = defaultGuards();
+  g.emergency_step_factor = 4;  // 512 MiB steps
+  // 824 MiB short of the 1024 reserve.
+  InputBuilder b;
+  b.host(8192, 200)
+      .vm("busy", 2048, 2048, 50)
+      .vm("idle", 2048, 2048, 1500)
+      .vm("half", 2048, 2048, 1000);
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(
+      input,
+      {{"busy", mibToKib(2048), "p"}, {"idle", mibToKib(2048), "p"}, {"half", mibToKib(2048), "p"}},
+      g, {});
+  ASSERT_EQ(out.size(), 3U);
+  EXPECT_EQ(mib(out[0].target_kib), 2048);
+  EXPECT_EQ(out[0].reason, "p");
+  EXPECT_EQ(mib(out[1].target_kib), 2048 - 512);
+  EXPECT_EQ(out[1].reason, "p/host-emergency");
+  EXPECT_EQ(mib(out[2].target_kib), 2048 - 312);
+  EXPECT_EQ(out[2].reason, "p/host-emergency");
+}
+
+TEST(GuardsTest, TheEmergencyCountsWhatTargetsAlreadyTakeBack) {
+  Guards g = defaultGuards();
+  g.emergency_step_factor = 4;
+  InputBuilder b;  // 100 MiB short; "a" is already asked for 128
+  b.host(8192, 924).vm("a", 2048, 2048, 1500).vm("b", 2048, 2048, 1500);
+  const PolicyInput& input = b.build();
+  auto out = applyGuards(input, {{"a", mibToKib(1920), "p"}, {"b", mibToKib(2048), "p"}}, g, {});
+  EXPECT_EQ(mib(out[0].target_kib), 1920);
+  EXPECT_EQ(mib(out[1].target_kib), 2048);
+}
+
+}  // namespace
+}  // namespace balloond::policy

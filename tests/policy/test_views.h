@@ -33,7 +33,7 @@ class InputBuilder {
     s.guest.last_update_s = input_.now_s;
     samples_.push_back(s);
     VmView v;
-    v.limits = VmLimits{mibToKib(floor_mib), s.max_kib, false};
+    v.limits = VmLimits{mibToKib(floor_mib), s.max_kib, false, kDefaultShares};
     v.target_kib = mibToKib(target_mib.value_or(actual_mib));
     views_.push_back(v);
     return *this;
@@ -45,6 +45,33 @@ class InputBuilder {
   }
   InputBuilder& ceiling(double mib) {
     views_.back().limits.ceiling_kib = mibToKib(mib);
+    return *this;
+  }
+  InputBuilder& hostFree(double free_mib) {
+    input_.host.free_kib = mibToKib(free_mib);
+    return *this;
+  }
+  InputBuilder& reserve(double mib) {
+    input_.host_reserve_kib = mibToKib(mib);
+    return *this;
+  }
+  InputBuilder& unused(double mib) {
+    samples_.back().guest.unused_kib = mibToKib(mib);
+    return *this;
+  }
+  // Cumulative counters as of this report, reported at `at_s`.
+  InputBuilder& counters(int64_t major_faults, double swap_in_mib, double at_s) {
+    samples_.back().guest.major_faults = major_faults;
+    samples_.back().guest.swap_in_kib = mibToKib(swap_in_mib);
+    samples_.back().guest.last_update_s = at_s;
+    return *this;
+  }
+  InputBuilder& ack(AckState state) {
+    views_.back().ack = state;
+    return *this;
+  }
+  InputBuilder& shares(double s) {
+    views_.back().limits.shares = s;
     return *this;
   }
   InputBuilder& excluded() {

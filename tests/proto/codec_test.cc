@@ -8,7 +8,7 @@ namespace {
 Snapshot sampleSnapshot() {
   Snapshot s;
   s.time_s = 12.5;
-  s.host = {.total_kib = 16 << 20, .available_kib = 4 << 20, .psi_some_avg10 = 1.5};
+  s.host = {.total_kib = 16 << 20, .available_kib = 4 << 20, .free_kib = {}, .psi_some_avg10 = 1.5};
   VmSample vm;
   vm.name = "web1";
   vm.max_kib = 2 << 20;
@@ -57,6 +57,73 @@ TEST(CodecTest, RejectsBadFieldsNamingThePath) {
     nlohmann::json j = toJson(sampleSnapshot());
     c.spoil(j);
     auto out = snapshotFromJson(j);
+    ASSERT_FALSE(out.ok()) << c.what;
+    EXPECT_EQ(out.error().message, c.error) << c.what;
+  }
+}
+
+StateDump sampleDump() {
+  StateDump d;
+  d.snapshot = sampleSnapshot();
+  d.snapshot.host.free_kib = 5 << 20;
+  d.control["web1"] = {.target_kib = 1000000, .state = "converging"};
+  VmHistory& h = d.history.vms["web1"];
+  h.last_grow_s = 3;
+  h.last_reason = "mom-grow";
+  h.major_faults = 42;
+  h.counters_s = 12;
+  h.major_faults_per_s = 1.5;
+  h.active_fast = 0.25;
+  h.actual_window_kib = {1 << 20, 1 << 20};
+  h.unused_window_kib = {200000, 210000};
+  d.history.host_free_history = {0.3, 0.25};
+  return d;
+}
+
+TEST(CodecTest, StateDumpRoundTrips) {
+  const StateDump in = sampleDump();
+  auto out = stateDumpFromJson(toJson(in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(toJson(*out), toJson(in));
+  EXPECT_EQ(out->control.at("web1"), in.control.at("web1"));
+  EXPECT_EQ(out->history, in.history);
+  EXPECT_EQ(out->snapshot.host.free_kib, 5 << 20);
+}
+
+TEST(CodecTest, APlainSnapshotIsADumpWithoutHistory) {
+  auto out = stateDumpFromJson(toJson(sampleSnapshot()));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->control.empty());
+  EXPECT_TRUE(out->history.vms.empty());
+  EXPECT_TRUE(out->history.host_free_history.empty());
+}
+
+TEST(CodecTest, RejectsBadHistoryNamingThePath) {
+  struct Case {
+    const char* what;
+    void (*spoil)(nlohmann::json&);
+    const char* error;
+  };
+  const Case cases[] = {
+      {"window of strings",
+       [](nlohmann::json& j) { j["vms"][0]["history"]["actual_window_kib"] = {"a"}; },
+       "snapshot.vms[0].history.actual_window_kib: expected an array of non-negative integers"},
+      {"target not a number", [](nlohmann::json& j) { j["vms"][0]["control"]["target_kib"] = "x"; },
+       "snapshot.vms[0].control.target_kib: expected an integer"},
+      {"negative target", [](nlohmann::json& j) { j["vms"][0]["control"]["target_kib"] = -5; },
+       "snapshot.vms[0].control.target_kib: expected a non-negative integer"},
+      {"history not an object", [](nlohmann::json& j) { j["vms"][0]["history"] = 1; },
+       "snapshot.vms[0].history: expected an object"},
+      {"host free above 1",
+       [](nlohmann::json& j) {
+         j["host_free_history"] = {0.5, 2};
+       },
+       "snapshot.host_free_history: expected an array of fractions"},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json j = toJson(sampleDump());
+    c.spoil(j);
+    auto out = stateDumpFromJson(j);
     ASSERT_FALSE(out.ok()) << c.what;
     EXPECT_EQ(out.error().message, c.error) << c.what;
   }

@@ -129,7 +129,8 @@ TEST(ControlTest, DaemonInfoRoundTrips) {
   in.tick_s = 1;
   in.ticks = 7;
   in.last_tick_duration_s = 0.001;
-  in.host = {.total_kib = 1 << 24, .available_kib = 1 << 22, .psi_some_avg10 = 0.5};
+  in.host = {
+      .total_kib = 1 << 24, .available_kib = 1 << 22, .free_kib = 1 << 22, .psi_some_avg10 = 0.5};
   in.reclaimed_kib = 1024;
   in.vms_by_state = {{"settled", 2}, {"stale", 1}};
   auto out = daemonInfoFromJson(toJson(in));

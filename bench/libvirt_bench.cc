@@ -1,0 +1,64 @@
+// What one tick costs on the libvirt channel, against libvirt's test driver (in process, no
+// daemon) with 1, 100 and 1,000 running domains: the read alone (one bulk stats call, node
+// memory, and the test driver's per-domain size lookup), and a whole controller tick with its
+// pushes. The first read (domain XML, stats periods) is done before timing.
+// Run: build/bench/balloond_libvirt_bench
+#include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "daemon/controller.h"
+#include "daemon/libvirt_channel.h"
+#include "tests/daemon/libvirt_test_node.h"
+
+namespace {
+
+std::string nodeFile(int count) {
+  return balloond::testing::writeTestNode(count, std::filesystem::temp_directory_path().string());
+}
+
+balloond::config::LibvirtSpec spec(const std::string& path) {
+  balloond::config::LibvirtSpec s;
+  s.uri = "test://" + path;
+  return s;
+}
+
+void BM_LibvirtRead(benchmark::State& state) {
+  spdlog::set_level(spdlog::level::off);
+  const std::string path = nodeFile(static_cast<int>(state.range(0)));
+  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, false);
+  if (!channel.read().ok()) {
+    state.SkipWithError("cannot read the test node");
+    return;
+  }
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+    auto snap = channel.read();
+    benchmark::DoNotOptimize(snap);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_LibvirtRead)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+void BM_LibvirtTick(benchmark::State& state) {
+  spdlog::set_level(spdlog::level::off);
+  const std::string path = nodeFile(static_cast<int>(state.range(0)));
+  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, false);
+  balloond::config::Config c;
+  c.policy.name = "margin";
+  auto policy = balloond::makePolicy(c.policy);
+  balloond::Controller controller(channel, std::move(*policy), balloond::settingsFromConfig(c));
+  controller.tick();
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
+    benchmark::DoNotOptimize(controller.tick());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_LibvirtTick)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

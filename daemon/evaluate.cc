@@ -1,0 +1,95 @@
+#include "daemon/evaluate.h"
+
+#include <map>
+
+#include "daemon/controller.h"
+#include "policy/guards.h"
+
+namespace balloond {
+
+namespace {
+
+policy::AckState derivedState(const VmSample& vm, bool excluded, double now_s) {
+  if (excluded) {
+    return policy::AckState::kExcluded;
+  }
+  if (!vm.has_balloon) {
+    return policy::AckState::kNoDriver;
+  }
+  const double age = now_s - vm.guest.last_update_s;
+  if (vm.guest.last_update_s <= 0 || vm.stats_period_s <= 0 || age > 3 * vm.stats_period_s) {
+    return policy::AckState::kStale;
+  }
+  return policy::AckState::kSettled;
+}
+
+}  // namespace
+
+Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config& config) {
+  auto policy = makePolicy(config.policy);
+  if (!policy) {
+    return Error{"policy: " + policy.error().message};
+  }
+  const ControlSettings settings = settingsFromConfig(config);
+  const Snapshot& snap = dump.snapshot;
+  policy::PolicyInput input{.now_s = snap.time_s,
+                            .host = snap.host,
+                            .host_reserve_kib = settings.guards.host_reserve_kib,
+                            .vms = {}};
+  for (const auto& vm : snap.vms) {
+    if (!vm.running) {
+      continue;
+    }
+    const policy::VmLimits limits = limitsFor(settings, vm);
+    auto state = derivedState(vm, limits.excluded, snap.time_s);
+    int64_t target = vm.actual_kib;
+    if (auto it = dump.control.find(vm.name); it != dump.control.end()) {
+      target = it->second.target_kib;
+      if (!it->second.state.empty()) {
+        auto named = policy::ackStateFromString(it->second.state);
+        if (!named) {
+          return Error{"snapshot: vm '" + vm.name + "': unknown state '" + it->second.state + "'"};
+        }
+        state = limits.excluded ? policy::AckState::kExcluded : *named;
+      }
+    }
+    input.vms.push_back(policy::VmView{.sample = &vm,
+                                       .limits = limits,
+                                       .target_kib = target,
+                                       .ack = state,
+                                       .stats_fresh = state != policy::AckState::kStale});
+  }
+  policy::PolicyState history = dump.history;
+  const auto proposed = (*policy)->decide(input, history);
+  const auto guarded = policy::applyGuards(input, proposed, settings.guards, history);
+
+  std::map<std::string, const policy::Decision*> by_vm;
+  for (const auto& d : guarded) {
+    by_vm[d.vm] = &d;
+  }
+  nlohmann::json decisions = nlohmann::json::array();
+  for (const auto& view : input.vms) {
+    const VmSample& vm = *view.sample;
+    nlohmann::json d = {{"vm", vm.name},
+                        {"state", policy::toString(view.ack)},
+                        {"actual_kib", vm.actual_kib},
+                        {"current_target_kib", view.target_kib},
+                        {"floor_kib", policy::effectiveFloorKib(view, settings.guards)},
+                        {"ceiling_kib", view.limits.ceiling_kib}};
+    auto found = by_vm.find(vm.name);
+    if (found == by_vm.end()) {
+      d["target_kib"] = view.target_kib;
+      d["changed"] = false;
+      d["reason"] = view.ack == policy::AckState::kNoDriver ? "no-driver" : "excluded";
+    } else {
+      d["target_kib"] = found->second->target_kib;
+      d["changed"] = found->second->target_kib != view.target_kib;
+      d["reason"] = found->second->reason;
+    }
+    decisions.push_back(std::move(d));
+  }
+  return nlohmann::json{
+      {"time_s", snap.time_s}, {"policy", config.policy.name}, {"decisions", std::move(decisions)}};
+}
+
+}  // namespace balloond

@@ -1,0 +1,125 @@
+#include "policy/mom_policy.h"
+
+#include <cmath>
+#include <deque>
+#include <numeric>
+
+#include "policy/registry.h"
+
+namespace balloond::policy {
+
+namespace {
+
+// Appends a sample and drops the oldest beyond `size` (windows are short: erasing is cheap).
+template <typename Window, typename T>
+void pushWindow(Window& window, T value, int size) {
+  window.push_back(value);
+  if (window.size() > static_cast<size_t>(size)) {
+    window.erase(window.begin(),
+                 window.begin() + static_cast<std::ptrdiff_t>(window.size() - size));
+  }
+}
+
+template <typename Window>
+double average(const Window& window) {
+  return window.empty() ? 0.0
+                        : static_cast<double>(std::accumulate(window.begin(), window.end(),
+                                                              typename Window::value_type{})) /
+                              static_cast<double>(window.size());
+}
+
+}  // namespace
+
+std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& state) {
+  // (defvar host_free_percent (/ (Host.StatAvg "mem_free") Host.mem_available))
+  const auto& host = input.host;
+  if (host.total_kib > 0) {
+    const int64_t free = host.free_kib.value_or(host.available_kib);
+    pushWindow(state.host_free_history,
+               static_cast<double>(free) / static_cast<double>(host.total_kib), p_.sample_window);
+  }
+  const double host_free = average(state.host_free_history);
+  const bool shrinking = host_free < p_.pressure_threshold;
+  const bool critical = host_free <= p_.pressure_critical;
+
+  std::vector<Decision> out;
+  out.reserve(input.vms.size());
+  for (const auto& vm : input.vms) {
+    const VmSample& s = *vm.sample;
+    VmPolicyState& h = state.vms[s.name];
+    if (!s.guest.unused_kib) {  // a mandatory stat: no decision without it, as in MOM
+      out.push_back({s.name, vm.target_kib, "mom-no-stats"});
+      continue;
+    }
+    pushWindow(h.actual_window_kib, s.actual_kib, p_.sample_window);
+    pushWindow(h.unused_window_kib, *s.guest.unused_kib, p_.sample_window);
+    const auto cur = static_cast<double>(s.actual_kib);         // guest.balloon_cur
+    const auto max = static_cast<double>(s.max_kib);            // guest.balloon_max
+    const auto min = static_cast<double>(vm.limits.floor_kib);  // guest.balloon_min
+    const double used = average(h.actual_window_kib) - average(h.unused_window_kib);
+    const auto big_enough = [&](double v) { return std::abs(v - cur) > p_.min_change * cur; };
+
+    if (shrinking) {  // shrink_guest
+      const double guest_free = critical ? host_free - p_.critical_offset
+                                         : p_.min_guest_free * (host_free / p_.pressure_threshold);
+      const double balloon_min = std::max(min, used + guest_free * cur);
+      const double size = std::max(cur * (1 - p_.max_change), balloon_min);
+      if (size > cur || !big_enough(size)) {
+        out.push_back({s.name, vm.target_kib, "mom-hold"});
+      } else {
+        out.push_back(
+            {s.name, std::llround(size), critical ? "mom-shrink-critical" : "mom-shrink"});
+      }
+    } else if (cur >= max) {  // grow_guest: only a ballooned guest
+      out.push_back({s.name, vm.target_kib, "mom-at-max"});
+    } else {
+      const double balloon_min = std::max(min, used + p_.min_guest_free * cur);
+      const double size = std::min(std::max(cur * (1 + p_.max_change), balloon_min), max);
+      if (!big_enough(size)) {
+        out.push_back({s.name, vm.target_kib, "mom-hold"});
+      } else {
+        out.push_back({s.name, std::llround(size), "mom-grow"});
+      }
+    }
+  }
+  return out;
+}
+
+BALLOOND_REGISTER_POLICY(
+    mom,
+    (PolicyEntry{
+        .name = "mom",
+        .summary = "oVirt MOM's default balloon rules (host free thresholds, 5% steps)",
+        .params =
+            {
+                {"pressure_threshold", 0.20, 0, 1,
+                 "host free fraction (MemFree+Buffers+Cached over MemTotal) under which guests "
+                 "are shrunk"},
+                {"pressure_critical", 0.05, 0, 1,
+                 "host free fraction at or under which pressure is critical: guests are pushed "
+                 "to swap"},
+                {"critical_offset", 0.05, 0, 1,
+                 "critical pressure: a guest's free allowance is host free minus this"},
+                {"min_guest_free_percent", 0.20, 0, 1,
+                 "free memory an unconstrained guest keeps, as a fraction of its size"},
+                {"max_balloon_change_percent", 0.05, 0.001, 1,
+                 "most a guest's size changes per tick, as a fraction of its size"},
+                {"min_balloon_change_percent", 0.0025, 0, 0.5,
+                 "changes smaller than this fraction of a guest's size are skipped"},
+                {"sample_history_length", 10, 1, 1000,
+                 "ticks averaged for host free and guest used"},
+            },
+        .make = [](const ParamValues& p) -> std::unique_ptr<Policy> {
+          return std::make_unique<MomPolicy>(MomPolicy::Params{
+              .pressure_threshold = p.at("pressure_threshold"),
+              .pressure_critical = p.at("pressure_critical"),
+              .critical_offset = p.at("critical_offset"),
+              .min_guest_free = p.at("min_guest_free_percent"),
+              .max_change = p.at("max_balloon_change_percent"),
+              .min_change = p.at("min_balloon_change_percent"),
+              .sample_window = static_cast<int>(std::lround(p.at("sample_history_length"))),
+          });
+        },
+    }));
+
+}  // namespace balloond::policy

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "policy/policy.h"
+
+namespace balloond::policy {
+
+// A port of oVirt MOM's default balloon rules (mom/doc/balloon.rules), for operators migrating
+// from MOM. Host free = (MemFree + Buffers + Cached) / MemTotal, averaged over the last
+// `sample_history_length` ticks. Under `pressure_threshold` every guest is shrunk toward what it
+// uses plus an allowance that scales with host free memory (negative under `pressure_critical`: MOM
+// forces guests to swap), at most `max_balloon_change_percent` of its size per tick; otherwise
+// every ballooned guest grows by `max_balloon_change_percent` per tick, or at once to what it uses
+// plus `min_guest_free_percent`, up to its max. Changes under `min_balloon_change_percent` of the
+// guest's size are skipped. The field mapping from MOM is in policy/README.md; parameters keep
+// MOM's names.
+class MomPolicy : public Policy {
+ public:
+  struct Params {
+    double pressure_threshold = 0.20;  // host free fraction under which guests are shrunk
+    double pressure_critical = 0.05;   // host free fraction at or under which it is critical
+    double critical_offset = 0.05;     // critical: guest allowance = host free - this
+    double min_guest_free = 0.20;      // free fraction of its size an unconstrained guest keeps
+    double max_change = 0.05;          // most a guest's size changes per tick (fraction)
+    double min_change = 0.0025;        // smaller changes (fraction of size) are skipped
+    int sample_window = 10;            // samples averaged (StatAvg)
+  };
+  explicit MomPolicy(Params p) : p_(p) {}
+
+  std::vector<Decision> decide(const PolicyInput& input, PolicyState& state) override;
+
+ private:
+  Params p_;
+};
+
+}  // namespace balloond::policy

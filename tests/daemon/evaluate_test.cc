@@ -1,0 +1,72 @@
+#include "daemon/evaluate.h"
+
+#include <gtest/gtest.h>
+
+namespace balloond {
+namespace {
+
+StateDump twoVms() {
+  StateDump d;
+  d.snapshot.time_s = 100;
+  d.snapshot.host = {.total_kib = mibToKib(16384),
+                     .available_kib = mibToKib(8192),
+                     .free_kib = {},
+                     .psi_some_avg10 = {}};
+  for (const char* name : {"idle", "stuck", "skip"}) {
+    VmSample vm;
+    vm.name = name;
+    vm.max_kib = mibToKib(2048);
+    vm.actual_kib = mibToKib(2048);
+    vm.guest.available_kib = mibToKib(1800);
+    vm.guest.last_update_s = 99.5;
+    d.snapshot.vms.push_back(vm);
+  }
+  d.control["stuck"] = {.target_kib = mibToKib(2048), .state = "stuck"};
+  return d;
+}
+
+config::Config marginConfig() {
+  config::Config c;
+  c.vms = {{.match = "skip", .floor_mib = {}, .ceiling_mib = {}, .excluded = true, .shares = {}}};
+  return c;
+}
+
+TEST(EvaluateTest, OneDecisionPerVmWithItsReason) {
+  auto out = evaluateDump(twoVms(), marginConfig());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  const auto& d = (*out)["decisions"];
+  ASSERT_EQ(d.size(), 3U);
+  EXPECT_EQ((*out)["policy"], "margin");
+  EXPECT_EQ(d[0]["vm"], "idle");
+  EXPECT_EQ(d[0]["target_kib"], mibToKib(2048 - 128));
+  EXPECT_EQ(d[0]["reason"], "available-above-margin/inflate-step");
+  EXPECT_EQ(d[0]["changed"], true);
+  EXPECT_EQ(d[1]["state"], "stuck");
+  EXPECT_EQ(d[1]["target_kib"], mibToKib(2048));
+  EXPECT_EQ(d[1]["reason"], "available-above-margin/not-following");
+  EXPECT_EQ(d[2]["reason"], "excluded");
+  EXPECT_EQ(d[2]["changed"], false);
+}
+
+TEST(EvaluateTest, StaleStatsAreDerivedWhenTheDumpHasNoState) {
+  StateDump dump = twoVms();
+  dump.snapshot.vms[0].guest.last_update_s = 10;
+  auto out = evaluateDump(dump, marginConfig());
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)["decisions"][0]["state"], "stale");
+  EXPECT_EQ((*out)["decisions"][0]["target_kib"], mibToKib(2048));
+}
+
+TEST(EvaluateTest, UnknownStatesAndPoliciesAreErrors) {
+  StateDump dump = twoVms();
+  dump.control["idle"].state = "sleepy";
+  auto out = evaluateDump(dump, marginConfig());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().message, "snapshot: vm 'idle': unknown state 'sleepy'");
+  config::Config c = marginConfig();
+  c.policy.name = "nope";
+  EXPECT_FALSE(evaluateDump(twoVms(), c).ok());
+}
+
+}  // namespace
+}  // namespace balloond

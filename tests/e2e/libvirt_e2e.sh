@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# End-to-end: balloond's libvirt channel against a real libvirtd and real QEMU guests (TCG).
+#
+# Boots three tiny guests (tests/e2e/build_guest.sh) named bd-e2e-<pid>-*, runs balloond on
+# qemu:///system, and checks:
+#   1. idle:    an idle guest is reclaimed toward its floor, and BALLOON_CHANGE acks are observed
+#   2. grow:    a guest whose workload grows gets memory back before the workload is OOM-killed
+#   3. restart: libvirtd killed (SIGKILL) and restarted mid-run: balloond reconnects and keeps
+#               every VM's state (no VM removed or added again)
+#   4. destroy: a guest destroyed while balloond is pushing targets to it is handled cleanly
+#   5. nodrv:   a guest with a balloon device but no driver is reported as no-driver, left alone
+# Starts virtlogd and libvirtd when they are not running and stops only what it started; destroys
+# only its own guests, by name. Every wait is bounded. Needs root; exits 77 (skip) without it.
+# Usage: libvirt_e2e.sh BALLOOND_BINARY SOURCE_DIR WORK_DIR
+set -uo pipefail
+
+balloond=$1
+src=$2
+work=$3
+uri=qemu:///system
+prefix="bd-e2e-$$"
+t0=$(date +%s)
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+log() { echo "[e2e +$(($(date +%s) - t0))s] $*"; }
+
+[ "$(id -u)" -eq 0 ] || skip "needs root to run libvirtd (qemu:///system) and QEMU guests"
+for b in libvirtd virtlogd virsh qemu-system-x86_64 gcc cpio; do
+  command -v "$b" >/dev/null 2>&1 || skip "'$b' is not installed (scripts/deps.sh installs it)"
+done
+for d in /dev/null /dev/urandom /dev/ptmx; do
+  [ -c "$d" ] || skip "no access to $d (needed by libvirtd and QEMU)"
+done
+
+mkdir -p "$work"
+guest=$(bash "$src/tests/e2e/build_guest.sh" "$work/guest" | tail -n 1) || {
+  echo "FAIL: cannot build the guest image"
+  exit 1
+}
+run=/var/lib/libvirt/images/$prefix
+daemon_log=$work/balloond.log
+view_log=$work/view.log
+started_libvirtd=0
+started_virtlogd=0
+daemon_pid=""
+failures=0
+domains=()
+
+virsh_() { timeout 30 virsh -q -c "$uri" "$@"; }
+libvirtd_up() { timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; }
+
+cleanup() {
+  set +e
+  if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill "$daemon_pid"
+    for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$daemon_pid" 2>/dev/null
+  fi
+  for d in "${domains[@]}"; do
+    virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
+  done
+  if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
+    kill "$(cat /run/libvirtd.pid)" 2>/dev/null
+    sleep 1
+  fi
+  if [ "$started_virtlogd" = 1 ] && [ -f /run/virtlogd.pid ]; then
+    kill "$(cat /run/virtlogd.pid)" 2>/dev/null
+  fi
+  rm -rf "$run"
+}
+trap cleanup EXIT
+
+# Waits up to $2 seconds for the command after it to succeed.
+wait_for() {
+  local what=$1 limit=$2
+  shift 2
+  local end=$(($(date +%s) + limit))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "timed out after ${limit}s waiting for: $what"
+  return 1
+}
+
+check() {
+  if [ "$1" = ok ]; then
+    log "PASS: $2"
+  else
+    log "FAIL: $2"
+    failures=$((failures + 1))
+  fi
+}
+
+# When /dev/kvm is root-only (no udev here), libvirtd's QEMU capability cache never stays valid:
+# QEMU is probed as root and sees KVM, the check runs as libvirt-qemu and does not, so every
+# lookup re-probes QEMU (libvirtd takes a minute to answer, each guest start ~45 s). The
+# libvirtd this test starts then gets, in a private mount namespace, a qemu.conf that runs QEMU
+# as root, so both agree. Nothing outside that namespace changes; the guests use TCG anyway.
+qemu_conf=""
+if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -w /dev/kvm 2>/dev/null; then
+  qemu_conf=$work/qemu.conf
+  { cat /etc/libvirt/qemu.conf; printf 'user = "root"\ngroup = "root"\n'; } >"$qemu_conf"
+fi
+
+start_libvirtd() {
+  if [ -n "$qemu_conf" ]; then
+    # Where mount namespaces are not allowed (some containers), the plain libvirtd still works,
+    # only slowly.
+    unshare -m --propagation private \
+      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" ||
+      libvirtd -d || return 1
+  else
+    libvirtd -d || return 1
+  fi
+  started_libvirtd=1
+  wait_for "libvirtd to answer" 120 libvirtd_up
+}
+
+if ! libvirtd_up; then
+  if ! pgrep -x virtlogd >/dev/null; then
+    virtlogd -d && started_virtlogd=1
+  fi
+  start_libvirtd || {
+    echo "FAIL: libvirtd did not start"
+    exit 1
+  }
+  log "started virtlogd=$started_virtlogd libvirtd=1"
+fi
+
+mkdir -p "$run" && chmod 755 "$run"
+cp "$guest/vmlinuz" "$guest/initrd.gz" "$run/"
+chmod 644 "$run"/*
+
+# start_guest NAME CMDLINE-EXTRA: a transient 512 MiB TCG guest with a virtio balloon device
+# (no stats period: balloond turns it on) and its serial console in $run/NAME.console.
+start_guest() {
+  local name=$prefix-$1
+  cat >"$run/$1.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>512</memory>
+  <currentMemory unit='MiB'>512</currentMemory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$run/vmlinuz</kernel>
+    <initrd>$run/initrd.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet $2</cmdline>
+  </os>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='$run/$1.console'/><target port='0'/></serial>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+XML
+  domains+=("$name")
+  virsh_ create "$run/$1.xml" >/dev/null || return 1
+}
+
+actual_mib() {
+  virsh_ dommemstat "$prefix-$1" 2>/dev/null | awk '$1 == "actual" {print int($2 / 1024)}'
+}
+below() { local a; a=$(actual_mib "$1"); [ -n "$a" ] && [ "$a" -le "$2" ]; }
+in_log() { grep -qE "$1" "$daemon_log"; }
+in_console() { grep -qE "$2" "$run/$1.console" 2>/dev/null; }
+count_log() { grep -cE "$1" "$daemon_log"; }
+last_ack_mib() {
+  grep -E "balloon-ack vm=$prefix-$1 " "$daemon_log" | tail -n 1 | sed -E 's/.*actual_mib=([0-9]+).*/\1/'
+}
+# The guest is below $2 MiB and the latest BALLOON_CHANGE ack says where it is (within 1 MiB).
+acked_below() {
+  local a l
+  a=$(actual_mib "$1")
+  l=$(last_ack_mib "$1")
+  [ -n "$a" ] && [ -n "$l" ] && [ "$a" -le "$2" ] && [ $((a - l)) -le 1 ] && [ $((l - a)) -le 1 ]
+}
+
+cat >"$work/balloond.yaml" <<YAML
+tick_s: 1
+default_floor_mib: 128
+channel:
+  type: libvirt
+  libvirt:
+    uri: "$uri"
+    set_stats_period: true
+    stats_period_s: 1
+    driver_grace_s: 60
+    reconnect_max_s: 4
+policy: {name: margin, params: {margin: 0.2, hysteresis: 0.05}}
+guards:
+  inflate_step_mib: 64
+  deflate_step_mib: 512
+  min_change_mib: 8
+  need_margin_mib: 64
+  grow_holdoff_s: 5
+  host_reserve_mib: 1024
+vms:
+  - {match: "*", excluded: true}          # never touch guests this test did not start
+  - {match: "$prefix-*", excluded: false}
+YAML
+
+log "booting guests $prefix-{idle,grow,nodrv}"
+start_guest idle "wl=hold=16" || { echo "FAIL: cannot start a guest"; exit 1; }
+start_guest grow "wl=delay=40:grow=16,16,2,320"
+start_guest nodrv "noballoon wl=hold=16"
+
+"$balloond" --config "$work/balloond.yaml" --view >"$view_log" 2>"$daemon_log" &
+daemon_pid=$!
+log "balloond pid=$daemon_pid log=$daemon_log"
+
+# --- 1. idle reclaim, with acknowledgements.
+if wait_for "idle guest below 256 MiB" 120 below idle 256 && sleep 4 &&
+  wait_for "idle guest's ack to match" 20 acked_below idle 256; then
+  acks=$(count_log "balloon-ack vm=$prefix-idle ")
+  last_ack=$(last_ack_mib idle)
+  now=$(actual_mib idle)
+  log "idle: actual ${now} MiB (from 512), ${acks} acks, last ack ${last_ack} MiB"
+  in_log "stats-period-enabled vm=$prefix-idle period_s=1" && [ "$acks" -ge 2 ]
+  check "$([ $? = 0 ] && echo ok)" "1. idle guest reclaimed 512 -> ${now} MiB, ${acks} BALLOON_CHANGE acks observed"
+else
+  check fail "1. idle guest reclaimed"
+fi
+
+# --- 5. no driver: reported and left alone (grace 60 s from when balloond first saw it).
+if wait_for "nodrv reported" 120 in_log "vm-no-driver vm=$prefix-nodrv reason=driver-never-reported"; then
+  sleep 2
+  pushes=$(count_log "target-set vm=$prefix-nodrv ")
+  state=$(grep -E "^$prefix-nodrv " "$view_log" | tail -n 1 | awk '{print $7}')
+  log "nodrv: actual $(actual_mib nodrv) MiB, pushes ${pushes}, view state ${state}"
+  [ "$pushes" -eq 0 ] && [ "$(actual_mib nodrv)" -eq 512 ] && [ "$state" = no-driver ]
+  check "$([ $? = 0 ] && echo ok)" "5. guest without a balloon driver reported as no-driver and left alone"
+else
+  check fail "5. guest without a balloon driver reported as no-driver"
+fi
+
+# --- 2. a growing workload gets memory back before an OOM kill.
+if wait_for "grow workload done" 150 in_console grow "workload-done mib=320|Out of memory|Killed process"; then
+  sleep 1
+  min_to=$(grep -E "target-set vm=$prefix-grow " "$daemon_log" | sed -E 's/.*to_mib=([0-9]+).*/\1/' | sort -n | head -n 1)
+  grows=$(grep -E "target-set vm=$prefix-grow " "$daemon_log" | awk '{for (i = 1; i <= NF; i++) {if ($i ~ /^from_mib=/) f = substr($i, 10); if ($i ~ /^to_mib=/) t = substr($i, 8)} if (t + 0 > f + 0) n++} END {print n + 0}')
+  log "grow: squeezed down to ${min_to} MiB, then ${grows} grow pushes; now $(actual_mib grow) MiB"
+  ! in_console grow "Out of memory|Killed process" && in_console grow "workload-done mib=320" &&
+    [ -n "$min_to" ] && [ "$min_to" -lt 320 ] && [ "$grows" -ge 1 ]
+  check "$([ $? = 0 ] && echo ok)" "2. growing workload (to 320 MiB) got memory back from ${min_to} MiB, no OOM kill"
+else
+  check fail "2. growing workload finished"
+fi
+
+# --- 3. kill and restart libvirtd mid-run.
+if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
+  added_before=$(count_log "vm-added vm=$prefix-")
+  kill -9 "$(cat /run/libvirtd.pid)"
+  log "restart: libvirtd killed"
+  wait_for "balloond to notice" 30 in_log "libvirt-disconnected"
+  sleep 3
+  start_libvirtd
+  if wait_for "reconnect" 120 in_log "libvirt-connected .*reconnects=1"; then
+    sleep 4
+    added_after=$(count_log "vm-added vm=$prefix-")
+    removed=$(count_log "vm-removed vm=$prefix-")
+    failed=$(count_log "tick-failed")
+    log "restart: ${failed} failed ticks while away, vm-added ${added_before} -> ${added_after}, vm-removed ${removed}"
+    kill -0 "$daemon_pid" && [ "$added_after" -eq "$added_before" ] && [ "$removed" -eq 0 ] &&
+      [ "$(grep -cE "^$prefix-" <(tail -n 8 "$view_log"))" -ge 3 ]
+    check "$([ $? = 0 ] && echo ok)" "3. libvirtd killed and restarted: reconnected, no per-VM state lost"
+  else
+    check fail "3. balloond reconnected after libvirtd restarted"
+  fi
+else
+  log "restart: SKIPPED (libvirtd was already running before this test, not ours to kill)"
+fi
+
+# --- 4. destroy a VM while balloond is pushing targets to it.
+virsh_ destroy "$prefix-grow" >/dev/null 2>&1
+start_guest victim "wl=hold=16"
+if wait_for "a push to the victim" 90 in_log "target-set vm=$prefix-victim "; then
+  virsh_ destroy "$prefix-victim" >/dev/null
+  mark=$(wc -l <"$daemon_log")
+  log "destroy: victim destroyed right after balloond's first push to it"
+  if wait_for "victim removed" 20 in_log "vm-removed vm=$prefix-victim"; then
+    sleep 3
+    bad=$(tail -n +$((mark + 1)) "$daemon_log" | grep -cE "push-failed|tick-failed| error |critical")
+    vanished=$(count_log "push-vanished vm=$prefix-victim")
+    log "destroy: push-vanished ${vanished}, unexpected errors ${bad}"
+    kill -0 "$daemon_pid" && [ "$bad" -eq 0 ] && in_log "vm-lifecycle vm=$prefix-victim event=stopped"
+    check "$([ $? = 0 ] && echo ok)" "4. VM destroyed mid-push: removed cleanly, daemon carries on"
+  else
+    check fail "4. destroyed VM removed"
+  fi
+else
+  check fail "4. balloond pushed to the victim"
+fi
+
+log "done in $(($(date +%s) - t0)) s, ${failures} failure(s)"
+if [ "$failures" -ne 0 ]; then
+  echo "--- balloond log (last 60 lines)"
+  tail -n 60 "$daemon_log"
+  exit 1
+fi
+exit 0

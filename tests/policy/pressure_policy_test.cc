@@ -1,0 +1,85 @@
+#include "policy/pressure_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "policy/registry.h"
+#include "tests/policy/test_views.h"
+
+namespace balloond::policy {
+namespace {
+
+using testing::InputBuilder;
+using testing::mib;
+
+struct PressureCase {
+  const char* what;
+  double max, actual, available;
+  int64_t faults_per_s;  // major faults in the second between two reports
+  double swap_in_mib_s;
+  double want;
+  const char* want_reason;
+};
+
+TEST(PressurePolicyTest, ProbesDownUnderTheTargetAndBacksOffAboveIt) {
+  // Target 256 KiB/s = 64 faults/s; probe 2% of actual; back-off 5% per unit over, at most 50%;
+  // a probe leaves 5% of max (50 MiB) available.
+  const PressureCase cases[] = {
+      {"no pressure: full probe", 1000, 1000, 500, 0, 0, 980, "probe"},
+      {"half the target: half a probe", 1000, 1000, 500, 32, 0, 990, "probe"},
+      {"at the target: no probe", 1000, 1000, 500, 64, 0, 1000, "at-target"},
+      {"3x the target: back off 10%", 1000, 800, 500, 192, 0, 880, "backoff"},
+      {"swap-in counts: 1 MiB/s is 4x the target", 1000, 800, 500, 0, 1, 920, "backoff"},
+      {"thrashing: at most 50%", 1000, 600, 500, 100000, 0, 900, "backoff"},
+      {"a probe keeps the cushion", 1000, 1000, 60, 0, 0, 990, "probe"},
+      // Under the 5% cushion: back at once to 10% of max (100 MiB) available.
+      {"under the cushion: give it back now", 1000, 800, 20, 0, 0, 880, "available-low"},
+  };
+  for (const auto& c : cases) {
+    PressurePolicy policy(PressurePolicy::Params{});
+    PolicyState state;
+    InputBuilder first;
+    first.now(10).vm("vm", c.max, c.actual, c.available).counters(1000, 10, 10);
+    policy.decide(first.build(), state);
+    InputBuilder b;
+    b.now(11).vm("vm", c.max, c.actual, c.available);
+    b.counters(1000 + c.faults_per_s, 10 + c.swap_in_mib_s, 11);
+    auto out = policy.decide(b.build(), state);
+    ASSERT_EQ(out.size(), 1U) << c.what;
+    EXPECT_NEAR(mib(out[0].target_kib), c.want, 0.01) << c.what;
+    EXPECT_EQ(out[0].reason, c.want_reason) << c.what;
+  }
+}
+
+TEST(PressurePolicyTest, NoProbingOnStaleOrMissingStats) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  PolicyState state;
+  InputBuilder b;
+  b.vm("stale", 1000, 1000, 500, 0, 990).stale().vm("silent", 1000, 1000, std::nullopt, 0, 970);
+  auto out = policy.decide(b.build(), state);
+  EXPECT_EQ(mib(out[0].target_kib), 990);
+  EXPECT_EQ(out[0].reason, "stale-stats");
+  EXPECT_EQ(mib(out[1].target_kib), 970);
+  EXPECT_EQ(out[1].reason, "no-stats");
+}
+
+TEST(PressurePolicyTest, AGuestRebootDoesNotLookLikeNegativePressure) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  PolicyState state;
+  InputBuilder a;
+  a.now(1).vm("vm", 1000, 1000, 500).counters(5000, 100, 1);
+  policy.decide(a.build(), state);
+  InputBuilder b;
+  b.now(2).vm("vm", 1000, 1000, 500).counters(10, 0, 2);
+  EXPECT_EQ(policy.decide(b.build(), state).at(0).reason, "probe");
+  EXPECT_EQ(state.vms["vm"].major_faults_per_s, 0);
+}
+
+TEST(PressurePolicyTest, IsRegistered) {
+  auto values = Registry::instance().resolveParams("pressure", {});
+  ASSERT_TRUE(values.ok());
+  EXPECT_DOUBLE_EQ(values->at("target_kib_s"), 256);
+  EXPECT_FALSE(Registry::instance().resolveParams("pressure", {{"probe_gain", 0.9}}).ok());
+}
+
+}  // namespace
+}  // namespace balloond::policy
