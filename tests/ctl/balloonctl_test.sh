@@ -117,6 +117,12 @@ expect 0 '"paused":true' --json status-get
 expect 0 "^running$" daemon-resume
 expect 0 '"vms":\[' --json snapshot-get
 expect 0 '"time_s"' snapshot-get
+# snapshot-get is the offline-evaluation input: balloond --evaluate replays it.
+"$ctl_bin" --socket "$work/control.sock" snapshot-get >"$work/dump.json" || fail "snapshot-get"
+"$balloond" --evaluate "$work/dump.json" --config "$work/balloond.yaml" >"$work/eval.json" 2>&1 ||
+  fail "balloond --evaluate of snapshot-get's output: $(cat "$work/eval.json")"
+grep -q '"decisions"' "$work/eval.json" || fail "no decisions from --evaluate: $(cat "$work/eval.json")"
+ok
 
 ctl top --count 2
 [ "$rc" -eq 0 ] || fail "top: exit $rc: $out"

@@ -295,10 +295,11 @@ TEST_F(CommandsTest, ConfigGetAndSnapshotGetUseTheCodecs) {
   EXPECT_EQ(c.arguments.at("acks").at("stuck_after_s"), 5);
   EXPECT_EQ(c.arguments.at("control").at("socket"), "/run/balloond/control.sock");
   auto s = call("snapshot-get");
-  auto snap = snapshotFromJson(s.arguments);
+  auto snap = stateDumpFromJson(s.arguments);
   ASSERT_TRUE(snap.ok()) << snap.error().message;
-  EXPECT_EQ(snap->vms.size(), 2U);
-  EXPECT_EQ(snap->time_s, daemon.channel.snapshot.time_s);
+  EXPECT_EQ(snap->snapshot.vms.size(), 2U);
+  EXPECT_EQ(snap->snapshot.time_s, daemon.channel.snapshot.time_s);
+  EXPECT_EQ(snap->control.size(), 2U);
 }
 
 }  // namespace
