@@ -22,6 +22,7 @@ wait_for() {
 }
 
 sed 's/^tick_s: 1$/tick_s: 0.2/' "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
+printf 'control:\n  socket: %s/control.sock\n' "$work" >>"$work/balloond.yaml"
 "$balloond" --config "$work/balloond.yaml" --dump-path "$work/dump.json" 2>"$work/log" &
 pid=$!
 wait_for "target-set"

@@ -205,6 +205,7 @@ guards:
 vms:
   - {match: "*", excluded: true}          # never touch guests this test did not start
   - {match: "$prefix-*", excluded: false}
+control: {socket: "$work/control.sock"}   # not the system's /run/balloond
 YAML
 
 log "booting guests $prefix-{idle,grow,nodrv}"
