@@ -80,6 +80,7 @@ constexpr Range kRanges[] = {
     {"stuck_after_s", 0, 3600, true},
     {"uncooperative_window_s", 0, 86400, true},  // and above stuck_after_s
     {"stale_periods", 1, 1000},
+    {"no_driver_after_s", 1, 3600},
     // Scenarios only.
     {"max_s", 0, kMaxSeconds, true},
     {"reserve_mib", 0, kMaxMib},
@@ -436,6 +437,7 @@ class Reader {
                    num("stuck_after_s", a.stuck_after_s),
                    num("uncooperative_window_s", a.uncooperative_window_s),
                    num("stale_periods", a.stale_periods),
+                   num("no_driver_after_s", a.no_driver_after_s),
                }) &&
            (a.uncooperative_window_s > a.stuck_after_s ||
             fail(at(v, "uncooperative_window_s"), "must be above stuck_after_s (" +

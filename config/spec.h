@@ -128,6 +128,7 @@ struct AckSpec {
   double stuck_after_s = 5;            // no progress this long: stuck, target retracted
   double uncooperative_window_s = 60;  // stalled over half of this window: uncooperative
   double stale_periods = 3;            // stats older than this many periods: stale
+  double no_driver_after_s = 30;       // never reported nor moved this long: no driver
 
   friend bool operator==(const AckSpec&, const AckSpec&) = default;
 };

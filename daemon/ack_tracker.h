@@ -20,7 +20,7 @@ struct AckSettings {
   double window_s = 60;                       // the sliding window for uncooperative ...
   double uncooperative_fraction = 0.5;        // ... stalled for more than this part of it
   double stale_periods = 3;                   // stats older than this many periods: stale
-  double no_driver_after_s = 10;              // no stats and no movement this long: no driver
+  double no_driver_after_s = 30;              // no stats and no movement this long: no driver
   int64_t lie_margin_kib = 256 * kKibPerMib;  // host RSS above the claimed actual by more: a lie
 };
 

@@ -18,6 +18,7 @@ ControlSettings settingsFromConfig(const config::Config& config) {
   acks.stuck_after_s = config.acks.stuck_after_s;
   acks.window_s = config.acks.uncooperative_window_s;
   acks.stale_periods = config.acks.stale_periods;
+  acks.no_driver_after_s = config.acks.no_driver_after_s;
   return ControlSettings{
       .policy_name = config.policy.name,
       .guards =
