@@ -17,9 +17,20 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-scripts/build.sh >/dev/null
+echo "demo: building (the first run installs packages and compiles: a few minutes)"
+mkdir -p build
+scripts/build.sh >build/demo-build.log 2>&1 || { cat build/demo-build.log; exit 1; }
 log=build/demo.log
+# The demo's control socket lives in build/, so it needs no root and no /run.
+cfg=build/demo.yaml
+sock=$PWD/build/demo.sock
+if grep -q '^control:' "$config"; then
+  cp "$config" "$cfg"
+else
+  { cat "$config"; printf '\ncontrol: {socket: %s}\n' "$sock"; } >"$cfg"
+fi
 echo "demo: balloond on the simulated host (config $config; daemon log in $log)"
-args=(--config "$config" --view)
+echo "demo: in another terminal: build/ctl/balloonctl --socket $sock top"
+args=(--config "$cfg" --view)
 [ -n "$duration" ] && args+=(--duration "$duration")
 exec build/daemon/balloond "${args[@]}" 2>"$log"
