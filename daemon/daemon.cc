@@ -250,6 +250,12 @@ void Daemon::stop(const char* why) {
   stopping_ = true;
   spdlog::info("daemon-stopping reason={}", why);
   notifier_->send("STOPPING=1");
+  if (config_.on_exit == "restore") {
+    // Before the loop ends: the pushes are synchronous channel calls. A channel that never
+    // answered has no VMs in the last snapshot, so nothing is pushed then.
+    const int moved = controller_->restoreAll("on-exit-restore");
+    spdlog::info("on-exit-restore vms={}", moved);
+  }
   timer_.cancel();
   signals_.cancel();
   if (control_server_) {
