@@ -177,6 +177,8 @@ Status Daemon::reload(const std::string& path, bool apply) {
     ReloadDone(Daemon& daemon, bool apply) : daemon_(daemon), apply_(apply) {}
     ReloadDone(const ReloadDone&) = delete;
     ReloadDone& operator=(const ReloadDone&) = delete;
+    ReloadDone(ReloadDone&&) = delete;
+    ReloadDone& operator=(ReloadDone&&) = delete;
     ~ReloadDone() {
       if (apply_ && daemon_.ready_sent_) {
         daemon_.notifier_->send("READY=1");

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-#include <cstring>
 #include <ctime>
+#include <system_error>
 
 namespace balloond {
 
@@ -17,7 +17,7 @@ class SystemdNotifier : public Notifier {
     const int r = sd_notify(0, state.c_str());
     if (r < 0 && !warned_) {
       warned_ = true;  // once: a broken socket must not flood the log every tick
-      spdlog::warn("sd-notify-failed error=\"{}\"", std::strerror(-r));
+      spdlog::warn("sd-notify-failed error=\"{}\"", std::generic_category().message(-r));
     }
   }
 
