@@ -125,8 +125,10 @@ bool validListen(const std::string& s) {
 const std::vector<std::string_view> kChannelTypes = {"sim", "libvirt"};
 // libvirt URI schemes: a driver with balloon support, optionally "+transport".
 const std::vector<std::string_view> kLibvirtDrivers = {"qemu", "xen", "test"};
-const std::vector<std::string_view> kLibvirtTransports = {"unix", "ssh",     "tls", "tcp",
+const std::vector<std::string_view> kLibvirtTransports = {"unix",   "ssh",     "tls", "tcp",
                                                           "libssh", "libssh2", "ext"};
+// What a clean stop does to the guests (on_exit).
+const std::vector<std::string_view> kOnExit = {"keep", "restore"};
 const std::vector<std::string_view> kPhaseKinds = {"constant", "ramp", "spike", "periodic"};
 const std::vector<std::string_view> kDriverModels = {
     "ideal",          "slow",      "stuck",       "intermittent", "hidden-floor",
@@ -212,6 +214,8 @@ class Reader {
                     }},
                    {"control", [&](const Val& x) { return control(x, c.control); }},
                    {"metrics", [&](const Val& x) { return metrics(x, c.metrics); }},
+                   {"on_exit",
+                    [&](const Val& x) { return choice(x, c.on_exit, kOnExit, "on_exit action"); }},
                }) &&
            (have_policy || checkPolicy(at(v, "policy"), c.policy));
   }

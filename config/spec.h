@@ -173,6 +173,9 @@ struct Config {
   std::vector<VmOverrideSpec> vms;
   ControlSpec control;
   MetricsSpec metrics;
+  // On a clean stop: "keep" leaves every guest at its current size; "restore" gives every
+  // managed VM its max back first.
+  std::string on_exit = "keep";
 
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -288,7 +288,7 @@ const std::deque<control::DecisionEntry>* Controller::decisions(const std::strin
   return it == records_.end() ? nullptr : &it->second.history;
 }
 
-int Controller::restoreAll() {
+int Controller::restoreAll(const std::string& reason) {
   std::vector<policy::Decision> decisions;
   for (const auto& view : views_) {
     const VmSample& vm = *view.sample;
@@ -297,7 +297,7 @@ int Controller::restoreAll() {
     const bool managed = !view.limits.excluded && state != policy::AckState::kExcluded &&
                          state != policy::AckState::kNoDriver;
     if (managed && record.target_kib != vm.max_kib) {
-      decisions.push_back({vm.name, vm.max_kib, "operator-restore"});
+      decisions.push_back({vm.name, vm.max_kib, reason});
     }
   }
   TickReport report;

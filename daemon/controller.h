@@ -107,8 +107,9 @@ class Controller {
   // policy's and reclaims' targets are not pushed.
   void setPaused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
-  // Gives every managed VM its max back now (reason operator-restore); returns how many moved.
-  int restoreAll();
+  // Gives every managed VM its max back now (reason operator-restore unless told, e.g.
+  // on-exit-restore); returns how many moved.
+  int restoreAll(const std::string& reason = "operator-restore");
 
  private:
   // What the controller remembers about one VM between ticks.

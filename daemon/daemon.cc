@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -34,6 +35,11 @@ Daemon::Daemon(config::Config config, DaemonOptions options)
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {
+  return create(std::move(config), std::move(options), makeSystemdNotifier());
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options,
+                                               std::unique_ptr<Notifier> notifier) {
   if (config.channel.type != "sim" && config.channel.type != "libvirt") {
     return Error{"channel '" + config.channel.type + "' is not available in this build"};
   }
@@ -45,6 +51,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
     return Error{config.source + ": policy: " + policy.error().message};
   }
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
+  d->notifier_ = std::move(notifier);
   if (d->config_.channel.type == "libvirt") {
     d->channel_ =
         std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
@@ -64,6 +71,16 @@ int Daemon::run() {
   started_ = last_advance_ = std::chrono::steady_clock::now();
   spdlog::info("daemon-start channel={} policy={} tick_s={} clock={}", channel_->name(),
                config_.policy.name, config_.tick_s, options_.virtual_clock ? "virtual" : "real");
+  if (const auto watchdog = notifier_->watchdogInterval()) {
+    const double watchdog_s = std::chrono::duration<double>(*watchdog).count();
+    spdlog::info("watchdog interval_s={:g}", watchdog_s);
+    if (2 * config_.tick_s > watchdog_s) {
+      spdlog::warn(
+          "watchdog-too-short interval_s={:g} tick_s={:g}: the watchdog is petted once a "
+          "tick, so WatchdogSec= should be at least twice tick_s",
+          watchdog_s, config_.tick_s);
+    }
+  }
   waitForSignals();
   onTick();
   io_.run();
@@ -126,6 +143,7 @@ void Daemon::onTick() {
   observeTick(now, scheduled, report);
   ++ticks_;
   pushes_ += static_cast<int64_t>(report.changes.size());
+  notifyTick(report);
   if (!first_host_available_kib_ && !report.error) {
     first_host_available_kib_ = controller_->lastSnapshot().host.available_kib;
     for (const auto& vm : controller_->status()) {
@@ -150,6 +168,27 @@ void Daemon::onTick() {
 
 Status Daemon::reload(const std::string& path, bool apply) {
   const std::string file = path.empty() ? options_.config_path : path;
+  if (apply) {
+    // Done, whether the new config was taken or the old one kept: READY=1 again (once ready).
+    notifier_->send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonicUsec()));
+  }
+  class ReloadDone {
+   public:
+    ReloadDone(Daemon& daemon, bool apply) : daemon_(daemon), apply_(apply) {}
+    ReloadDone(const ReloadDone&) = delete;
+    ReloadDone& operator=(const ReloadDone&) = delete;
+    ReloadDone(ReloadDone&&) = delete;
+    ReloadDone& operator=(ReloadDone&&) = delete;
+    ~ReloadDone() {
+      if (apply_ && daemon_.ready_sent_) {
+        daemon_.notifier_->send("READY=1");
+      }
+    }
+
+   private:
+    Daemon& daemon_;
+    bool apply_;
+  } done(*this, apply);
   spdlog::info("{} path={}", apply ? "config-reload" : "config-test", file);
   auto failed = [&](const std::string& message) -> Status {
     spdlog::error("{} error=\"{}\"{}", apply ? "config-reload-failed" : "config-test-failed",
@@ -212,12 +251,61 @@ void Daemon::stop(const char* why) {
   }
   stopping_ = true;
   spdlog::info("daemon-stopping reason={}", why);
+  notifier_->send("STOPPING=1");
+  if (config_.on_exit == "restore") {
+    // Before the loop ends: the pushes are synchronous channel calls. A channel that never
+    // answered has no VMs in the last snapshot, so nothing is pushed then.
+    const int moved = controller_->restoreAll("on-exit-restore");
+    spdlog::info("on-exit-restore vms={}", moved);
+  }
   timer_.cancel();
   signals_.cancel();
   if (control_server_) {
     control_server_->close();
   }
   io_.stop();
+}
+
+void Daemon::notifyTick(const TickReport& report) {
+  std::string status;
+  if (report.error) {
+    status = "cannot read the hypervisor: " + *report.error;
+    std::replace(status.begin(), status.end(), '\n', ' ');
+  } else {
+    int managed = 0;
+    int stuck = 0;
+    int uncooperative = 0;
+    int no_driver = 0;
+    int64_t reclaimed_kib = 0;
+    for (const auto& vm : controller_->status()) {
+      reclaimed_kib += vm.max_kib - vm.actual_kib;
+      switch (vm.state) {
+        case policy::AckState::kExcluded: continue;
+        case policy::AckState::kNoDriver: ++no_driver; continue;
+        case policy::AckState::kStuck: ++stuck; break;
+        case policy::AckState::kUncooperative: ++uncooperative; break;
+        default: break;
+      }
+      ++managed;
+    }
+    status = fmt::format(
+        "{} VMs managed, {} MiB reclaimed, problems: {} stuck, {} uncooperative, {} no-driver{}",
+        managed, reclaimed_kib / kKibPerMib, stuck, uncooperative, no_driver,
+        controller_->paused() ? " (paused)" : "");
+  }
+  if (!ready_sent_ && !report.error) {
+    ready_sent_ = true;
+    notifier_->send("STATUS=" + status + "\nREADY=1");
+    last_status_ = status;
+  } else if (status != last_status_) {
+    notifier_->send("STATUS=" + status);
+    last_status_ = status;
+  }
+  if (notifier_->watchdogInterval()) {
+    // Every tick, even one that could not read the hypervisor: the loop itself is alive, and a
+    // libvirtd outage is the reconnect logic's business, not a reason to restart.
+    notifier_->send("WATCHDOG=1");
+  }
 }
 
 void Daemon::printSummary() const {

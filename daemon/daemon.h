@@ -16,6 +16,7 @@
 #include "daemon/controller.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
+#include "daemon/notify.h"
 #include "daemon/sim_host.h"
 #include "proto/result.h"
 
@@ -41,6 +42,9 @@ std::string defaultDumpPath();
 class Daemon : public DaemonControl {
  public:
   static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
+  // The same, telling a service manager through `notifier` (sd_notify in production).
+  static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options,
+                                                std::unique_ptr<Notifier> notifier);
 
   // Runs until stopped; returns the process exit code.
   int run();
@@ -65,6 +69,8 @@ class Daemon : public DaemonControl {
   void observeTick(std::chrono::steady_clock::time_point started,
                    std::chrono::steady_clock::time_point scheduled, const TickReport& report);
   void printSummary() const;
+  // After a tick: READY=1 the first time one succeeds, STATUS= when it changed, WATCHDOG=1.
+  void notifyTick(const TickReport& report);
 
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;
@@ -90,6 +96,10 @@ class Daemon : public DaemonControl {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ControlServer> control_server_;
   std::unique_ptr<MetricsServer> metrics_server_;
+  // The service manager (systemd/balloond.service is Type=notify).
+  std::unique_ptr<Notifier> notifier_;
+  bool ready_sent_ = false;
+  std::string last_status_;
 };
 
 }  // namespace balloond

@@ -11,6 +11,7 @@ packages=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base
   busybox-static cpio xz-utils gzip libc6-dev procps util-linux
   prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
+  systemd python3  # the systemd tests: systemd-analyze verify, the sd_notify listener
   "$@"
 )
 

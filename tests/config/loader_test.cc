@@ -204,7 +204,27 @@ TEST(LoaderTest, UnknownKey) {
             "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
   EXPECT_EQ(errorOf("tick: 1\n" + kBase),
             "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
-            "guards, acks, vms, control, metrics)");
+            "guards, acks, vms, control, metrics, on_exit)");
+}
+
+TEST(LoaderTest, OnExitDefaultsToKeep) {
+  auto config = parseConfig(kBase, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->on_exit, "keep");
+
+  config = parseConfig(kBase + "on_exit: restore\n", "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->on_exit, "restore");
+  config = parseConfig("on_exit: keep\n" + kBase, "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->on_exit, "keep");
+}
+
+TEST(LoaderTest, OnExitRejectsOtherValues) {
+  EXPECT_EQ(errorOf(kBase + "on_exit: restroe\n"),
+            "demo.yaml:7:10: on_exit: unknown on_exit action 'restroe' (known: keep, restore)");
+  EXPECT_EQ(errorOf("on_exit: [keep]\n" + kBase),
+            "demo.yaml:1:10: on_exit: expected a string, got a list");
 }
 
 TEST(LoaderTest, ControlAndMetricsDefaultToTheRunDirectoryAndOff) {
