@@ -17,6 +17,7 @@
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
 #include "daemon/sim_host.h"
+#include "daemon/state_store.h"
 #include "proto/result.h"
 
 namespace balloond {
@@ -58,6 +59,8 @@ class Daemon : public DaemonControl {
   void scheduleTick();
   void onTick();
   void dumpState();
+  // Writes the state file when the state changed since the last write, or always (`force`).
+  void saveState(bool force);
   void stop(const char* why);
   // Opens the control socket and, when configured, the metrics listener (daemon_control.cc).
   Status startControl();
@@ -90,6 +93,11 @@ class Daemon : public DaemonControl {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ControlServer> control_server_;
   std::unique_ptr<MetricsServer> metrics_server_;
+  // The state file (state_dir/state.json): what was last written, minus its clock, and the
+  // last write error (logged once until the writes recover).
+  std::unique_ptr<StateStore> state_store_;
+  std::string saved_state_;
+  std::string state_error_;
 };
 
 }  // namespace balloond

@@ -579,6 +579,17 @@ TEST(LoaderTest, LoadFileNamesTheFileInMessages) {
   EXPECT_EQ(bad.error().message, path + ":1:9: tick_s: must be between 0.05 and 60, got 0");
 }
 
+TEST(LoaderTest, StateDirIsAnAbsolutePathAndUnsetByDefault) {
+  auto unset = parseConfig(kBase, "demo.yaml");
+  ASSERT_TRUE(unset.ok()) << unset.error().message;
+  EXPECT_FALSE(unset->state_dir);
+  auto set = parseConfig("state_dir: /srv/balloond\n" + kBase, "demo.yaml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->state_dir, "/srv/balloond");
+  EXPECT_EQ(errorOf("state_dir: var/lib\n" + kBase),
+            "demo.yaml:1:12: state_dir: must be an absolute path, got 'var/lib'");
+}
+
 // The example configs use the margin policy, which the real test binary links.
 TEST(LoaderTest, ReferenceConfigLoads) {
   auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/balloond.yaml");
