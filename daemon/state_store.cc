@@ -7,17 +7,17 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace balloond {
 
 namespace {
 
 std::string errnoText(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
+  return what + " " + path + ": " + std::generic_category().message(errno);
 }
 
 // Writes all of `data` to `fd`.
@@ -73,8 +73,8 @@ LoadedState StateStore::load() const {
     out.moved_aside = aside;
     spdlog::warn("state-corrupt error=\"{}\" moved_to={} starting=fresh", out.warning, aside);
   } else {
-    spdlog::warn("state-corrupt error=\"{}\" move_failed=\"{}\" starting=fresh", out.warning,
-                 std::strerror(errno));
+    spdlog::warn(R"(state-corrupt error="{}" move_failed="{}" starting=fresh)", out.warning,
+                 std::generic_category().message(errno));
   }
   return out;
 }

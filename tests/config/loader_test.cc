@@ -203,7 +203,8 @@ TEST(LoaderTest, UnknownKey) {
                     kBase.substr(kBase.find('\n') + 1)),
             "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
   EXPECT_EQ(errorOf("tick: 1\n" + kBase),
-            "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
+            "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, state_dir, "
+            "channel, policy, "
             "guards, acks, vms, control, metrics)");
 }
 
