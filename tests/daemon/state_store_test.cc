@@ -31,6 +31,8 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
   const std::string& path() const { return path_; }
 
  private:
@@ -128,18 +130,17 @@ TEST(StateStoreTest, SavesAndLoadsWithNothingLeftBehind) {
 }
 
 TEST(StateStoreTest, ACorruptFileIsMovedAsideWithAWarning) {
+  const std::string cut_short = R"({"version": 1, "clock_s": 3, "vms": {)";
   TempDir dir;
   StateStore store(dir.path());
-  {
-    std::ofstream(store.path()) << "{\"version\": 1, \"clock_s\": 3, \"vms\": {";  // cut short
-  }
+  { std::ofstream(store.path()) << cut_short; }
   const LoadedState loaded = store.load();
   EXPECT_FALSE(loaded.state);
   EXPECT_NE(loaded.warning.find("not valid JSON"), std::string::npos) << loaded.warning;
   ASSERT_FALSE(loaded.moved_aside.empty());
   EXPECT_EQ(loaded.moved_aside.rfind(store.path() + ".corrupt-", 0), 0U) << loaded.moved_aside;
   EXPECT_FALSE(fs::exists(store.path()));
-  EXPECT_EQ(readFile(loaded.moved_aside), "{\"version\": 1, \"clock_s\": 3, \"vms\": {");
+  EXPECT_EQ(readFile(loaded.moved_aside), cut_short);
 
   // Valid JSON in the wrong shape is corrupt too; a later save starts a fresh file.
   { std::ofstream(store.path()) << "[1, 2, 3]"; }
@@ -149,7 +150,7 @@ TEST(StateStoreTest, ACorruptFileIsMovedAsideWithAWarning) {
   EXPECT_FALSE(fs::exists(store.path()));
   EXPECT_NE(wrong.moved_aside, loaded.moved_aside);  // the first one is not overwritten
   EXPECT_EQ(readFile(wrong.moved_aside), "[1, 2, 3]");
-  EXPECT_EQ(readFile(loaded.moved_aside), "{\"version\": 1, \"clock_s\": 3, \"vms\": {");
+  EXPECT_EQ(readFile(loaded.moved_aside), cut_short);
   ASSERT_TRUE(store.save(sampleState()).ok());
   EXPECT_TRUE(store.load().state);
 }
@@ -236,7 +237,8 @@ TEST_F(RestoreTest, OverridesFlagsAndTargetsComeBackOnTheFirstTick) {
   a->setRuntimeOverride("excluded", excluded());
   a->setPaused(false);
   double t = 10;
-  for (; t <= 30; t += 1) {  // "idle" never moves: it gets stuck and retracted
+  for (int i = 10; i <= 30; ++i) {  // "idle" never moves: it gets stuck and retracted
+    t = i;
     at(first, t);
     ASSERT_FALSE(a->tick().error);
     first.snapshot.vms[1].actual_kib = status(*a, "pinned")->target_kib;  // follows its pin
@@ -284,7 +286,7 @@ TEST_F(RestoreTest, OverridesFlagsAndTargetsComeBackOnTheFirstTick) {
 
   // The hold resumes where it was: it ends the stuck hold's length after it began, not later.
   double released = -1;
-  for (double u = 1; u <= 30; u += 1) {
+  for (int u = 1; u <= 30; ++u) {
     at(second, u);
     b->tick();
     if (status(*b, "idle")->state != policy::AckState::kStuck) {
