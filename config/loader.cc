@@ -198,6 +198,14 @@ class Reader {
                {
                    num("tick_s", c.tick_s),
                    num("default_floor_mib", c.default_floor_mib),
+                   {"state_dir",
+                    [&](const Val& x) {
+                      std::string dir;
+                      if (!str(x, dir)) return false;
+                      c.state_dir = dir;
+                      return dir.starts_with('/') ||
+                             fail(x, "must be an absolute path, got '" + dir + "'");
+                    }},
                    {"channel", [&](const Val& x) { return channel(x, c.channel); }, kRequired},
                    {"policy",
                     [&](const Val& x) {

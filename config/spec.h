@@ -161,11 +161,16 @@ struct MetricsSpec {
   friend bool operator==(const MetricsSpec&, const MetricsSpec&) = default;
 };
 
+inline constexpr const char* kDefaultStateDir = "/var/lib/balloond";
+
 // The whole configuration file as plain values.
 struct Config {
   std::string source;  // the file it came from, for messages
   double tick_s = 1;
   double default_floor_mib = 256;  // floor for VMs no override names
+  // Where state.json (overrides, flags, history) is kept; read at start only. Unset: the
+  // libvirt channel uses kDefaultStateDir, the simulated host keeps no state.
+  std::optional<std::string> state_dir;
   ChannelSpec channel;
   PolicySpec policy;
   GuardSpec guards;

@@ -52,6 +52,35 @@ double AckTracker::stalledSeconds(const std::string& vm) const {
   return sum;
 }
 
+std::optional<AckMemory> AckTracker::memory(const std::string& vm) const {
+  auto it = tracks_.find(vm);
+  if (it == tracks_.end()) {
+    return std::nullopt;
+  }
+  const Track& t = it->second;
+  return AckMemory{.target_kib = t.target_kib,
+                   .ever_moved = t.ever_moved,
+                   .hold_until_s = t.hold_until_s,
+                   .stuck_direction = t.stuck_direction,
+                   .stuck_reason = t.stuck_reason,
+                   .stalled = {t.stalled.begin(), t.stalled.end()}};
+}
+
+void AckTracker::restore(const std::string& vm, const AckMemory& m, int64_t actual_kib,
+                         double now_s) {
+  Track& t = tracks_[vm];
+  t = Track{};
+  t.first_seen_s = t.last_tick_s = t.ref_s = now_s;
+  t.first_actual_kib = actual_kib;
+  t.ever_moved = m.ever_moved;
+  t.target_kib = m.target_kib;
+  t.ref_gap_kib = std::abs(m.target_kib - actual_kib);
+  t.hold_until_s = m.hold_until_s;
+  t.stuck_direction = m.stuck_direction;
+  t.stuck_reason = m.stuck_reason;
+  t.stalled.assign(m.stalled.begin(), m.stalled.end());
+}
+
 AckVerdict AckTracker::observe(const VmSample& vm, int64_t target_kib, bool excluded,
                                double now_s) {
   auto [it, added] = tracks_.try_emplace(vm.name);

@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "policy/vm_view.h"
 #include "proto/types.h"
@@ -33,6 +36,19 @@ struct AckVerdict {
   bool grow_blocked = false;    // it may not be asked to grow now
 };
 
+// What the tracker must remember about one VM across a daemon restart: the stuck hold, its
+// direction and the stalled window, on the snapshot clock of the run that saved it.
+struct AckMemory {
+  int64_t target_kib = 0;
+  bool ever_moved = false;
+  double hold_until_s = -1;  // stuck until then; negative: never stuck
+  int stuck_direction = 0;   // -1 stuck shrinking, +1 stuck growing
+  std::string stuck_reason;
+  std::vector<std::pair<double, double>> stalled;  // (time, seconds), oldest first
+
+  friend bool operator==(const AckMemory&, const AckMemory&) = default;
+};
+
 // Tracks, per VM, whether the guest does what it was asked: the target in force, when it was
 // pushed, the progress toward it, and a window of stalled time. The controller calls pushed()
 // after every push and observe() once per VM per tick, before the policy runs. Pure logic on
@@ -46,6 +62,11 @@ class AckTracker {
   // Updates the VM's progress from a fresh sample and returns its state. `target_kib` is the
   // target in force; `excluded` is the configuration's say.
   AckVerdict observe(const VmSample& vm, int64_t target_kib, bool excluded, double now_s);
+  // What is known about the VM, for the state file; nullopt when nothing is.
+  std::optional<AckMemory> memory(const std::string& vm) const;
+  // Takes back a saved memory, its times already moved onto this run's clock; `now_s` starts
+  // the progress measurement afresh from `actual_kib`.
+  void restore(const std::string& vm, const AckMemory& m, int64_t actual_kib, double now_s);
   // The VM is gone: drop what is known about it.
   void forget(const std::string& vm) { tracks_.erase(vm); }
 

@@ -171,10 +171,15 @@ TickReport Controller::tick() {
   forgetGoneVms(snapshot_);
 
   views_.clear();
+  std::set<std::string> restored;
   for (const auto& vm : snapshot_.vms) {
     auto [it, added] = records_.try_emplace(vm.name);
     VmRecord& record = it->second;
-    if (added) {
+    auto saved = added ? restoring_.find(vm.name) : restoring_.end();
+    if (saved != restoring_.end()) {
+      restoreRecord(vm, saved->second, record, now);
+      restored.insert(vm.name);
+    } else if (added) {
       record.target_kib = vm.actual_kib;
       record.last_change_s = now;
       spdlog::info("vm-added vm={} max_mib={} actual_mib={}", vm.name, vm.max_kib / kKibPerMib,
@@ -186,6 +191,16 @@ TickReport Controller::tick() {
       push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
            now, report, true);
     }
+    if (restored.contains(vm.name) && record.target_kib != vm.actual_kib && !limits.excluded) {
+      // The channel may have lost the target while balloond was down (the simulated host
+      // restarts with it): a VM held stuck keeps what it has, any other is asked again.
+      const auto s = record.verdict.state;
+      if (s == policy::AckState::kStuck || s == policy::AckState::kUncooperative) {
+        push(vm.name, vm.actual_kib, "restore:retract", now, report, true);
+      } else if (!paused_) {
+        push(vm.name, record.target_kib, "restore", now, report, true);
+      }
+    }
     const auto state = record.verdict.state;
     views_.push_back(policy::VmView{
         .sample = &vm,
@@ -196,6 +211,8 @@ TickReport Controller::tick() {
         .shrink_blocked = record.verdict.shrink_blocked,
         .grow_blocked = record.verdict.grow_blocked});
   }
+
+  restoring_.clear();
 
   policy::PolicyInput input{.now_s = now,
                             .host = snapshot_.host,
@@ -328,6 +345,92 @@ void Controller::rebuildStatus() {
         .last_change_s = record.last_change_s,
     });
   }
+}
+
+PersistedState Controller::persistedState() const {
+  PersistedState state{.clock_s = snapshot_.time_s, .paused = paused_, .vms = {}};
+  if (!restoring_.empty()) {  // no successful tick since the restore: keep what was loaded
+    state.clock_s = restoring_clock_s_;
+    state.vms = restoring_;
+  }
+  for (const auto& [name, o] : runtime_overrides_) {
+    state.vms[name].runtime_override = o;
+  }
+  for (const auto& [name, record] : records_) {
+    PersistedVm& vm = state.vms[name];
+    vm.known = true;
+    vm.target_kib = record.target_kib;
+    vm.reason = record.reason;
+    vm.last_change_s = record.last_change_s;
+    vm.state = policy::toString(record.verdict.state);
+    vm.state_reason = record.verdict.reason;
+    vm.history.assign(record.history.begin(), record.history.end());
+    if (auto ack = tracker_.memory(name)) {
+      vm.ack = std::move(*ack);
+    } else {
+      vm.ack.target_kib = record.target_kib;  // never judged: nothing else to keep
+    }
+    if (auto ps = policy_state_.vms.find(name); ps != policy_state_.vms.end()) {
+      vm.last_grow_s = ps->second.last_grow_s;
+      vm.last_shrink_s = ps->second.last_shrink_s;
+    }
+  }
+  return state;
+}
+
+void Controller::restoreState(const PersistedState& state) {
+  paused_ = state.paused;
+  runtime_overrides_.clear();
+  restoring_.clear();
+  for (const auto& [name, vm] : state.vms) {
+    if (vm.runtime_override && !vm.runtime_override->empty()) {
+      runtime_overrides_[name] = *vm.runtime_override;
+    }
+    if (vm.known) {
+      restoring_[name] = vm;
+    }
+  }
+  restoring_clock_s_ = state.clock_s;
+  spdlog::info("state-restored vms={} overrides={} paused={}", restoring_.size(),
+               runtime_overrides_.size(), paused_);
+}
+
+void Controller::restoreRecord(const VmSample& vm, const PersistedVm& saved, VmRecord& record,
+                               double now_s) {
+  // Times move by how far this run's clock is from the saved one; the time balloond was down
+  // is not counted, so a stuck hold resumes with what was left of it.
+  const double shift = now_s - restoring_clock_s_;
+  auto moved = [&](double t) { return t <= -1e8 ? t : t + shift; };  // -1e9: never
+  record.target_kib = saved.target_kib;
+  record.reason = saved.reason;
+  if (auto state = policy::ackStateFromString(saved.state)) {  // the log says from=<saved>
+    record.verdict.state = *state;
+    record.verdict.reason = saved.state_reason;
+    record.judged = true;
+  }
+  record.last_change_s = saved.last_change_s + shift;
+  record.history.clear();
+  for (auto d : saved.history) {
+    d.time_s += shift;
+    record.history.push_back(std::move(d));
+  }
+  while (record.history.size() > kDecisionHistory) {
+    record.history.pop_front();
+  }
+  AckMemory ack = saved.ack;
+  ack.hold_until_s = ack.hold_until_s < 0 ? ack.hold_until_s : ack.hold_until_s + shift;
+  for (auto& [at, seconds] : ack.stalled) {
+    at += shift;
+  }
+  tracker_.restore(vm.name, ack, vm.actual_kib, now_s);
+  policy::VmPolicyState& ps = policy_state_.vms[vm.name];
+  ps.last_target_kib = saved.target_kib;
+  ps.last_reason = saved.reason;
+  ps.last_grow_s = moved(saved.last_grow_s);
+  ps.last_shrink_s = moved(saved.last_shrink_s);
+  spdlog::info("vm-restored vm={} target_mib={} actual_mib={} state={} reason=\"{}\"", vm.name,
+               saved.target_kib / kKibPerMib, vm.actual_kib / kKibPerMib, saved.state,
+               saved.state_reason);
 }
 
 StateDump Controller::dumpState() const {

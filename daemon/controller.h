@@ -12,6 +12,7 @@
 #include "daemon/ack_tracker.h"
 #include "daemon/channel.h"
 #include "daemon/reclaim.h"
+#include "daemon/state_codec.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/control.h"
@@ -107,6 +108,14 @@ class Controller {
   // policy's and reclaims' targets are not pushed.
   void setPaused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
+  // What the state file keeps: runtime overrides, pause, and per VM the target in force, its
+  // reason, the decision history, the tracker's stuck hold and stalled window, and the guards'
+  // grow and shrink times, on the snapshot clock of the last tick.
+  PersistedState persistedState() const;
+  // Takes back a saved state at start: overrides and pause at once; each VM's record at the
+  // first successful tick, its times moved onto this run's clock, so it is not treated as new.
+  // A VM absent from that tick starts fresh (its runtime override is kept).
+  void restoreState(const PersistedState& state);
   // Gives every managed VM its max back now (reason operator-restore unless told, e.g.
   // on-exit-restore); returns how many moved.
   int restoreAll(const std::string& reason = "operator-restore");
@@ -132,6 +141,7 @@ class Controller {
                    TickReport& report);
   int64_t reclaimEarmarkKib(double now_s) const;
   void rebuildStatus();
+  void restoreRecord(const VmSample& vm, const PersistedVm& saved, VmRecord& record, double now_s);
 
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;
@@ -146,6 +156,9 @@ class Controller {
   std::vector<VmStatus> status_;
   std::map<std::string, control::VmOverride> runtime_overrides_;
   bool paused_ = false;
+  // Saved records waiting for the first successful tick, and the clock they were saved on.
+  std::map<std::string, PersistedVm> restoring_;
+  double restoring_clock_s_ = 0;
 };
 
 }  // namespace balloond

@@ -61,6 +61,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
   }
   d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
                                                 settingsFromConfig(d->config_));
+  const std::string state_dir = d->config_.state_dir.value_or(
+      d->config_.channel.type == "libvirt" ? config::kDefaultStateDir : "");
+  if (!state_dir.empty()) {
+    d->state_store_ = std::make_unique<StateStore>(state_dir);
+    if (auto loaded = d->state_store_->load(); loaded.state) {
+      d->controller_->restoreState(*loaded.state);
+    }
+  }
   if (auto s = d->startControl(); !s) {
     return s.error();
   }
@@ -84,6 +92,7 @@ int Daemon::run() {
   waitForSignals();
   onTick();
   io_.run();
+  saveState(true);
   printSummary();
   spdlog::info("daemon-stop ticks={} pushes={}", ticks_, pushes_);
   return 0;
@@ -141,6 +150,9 @@ void Daemon::onTick() {
                      std::chrono::duration<double>(config_.tick_s * static_cast<double>(ticks_)));
   const TickReport report = controller_->tick();
   observeTick(now, scheduled, report);
+  if (!report.error) {
+    saveState(false);
+  }
   ++ticks_;
   pushes_ += static_cast<int64_t>(report.changes.size());
   notifyTick(report);
@@ -243,6 +255,33 @@ void Daemon::dumpState() {
     return;
   }
   spdlog::info("snapshot-dumped path={} vms={}", path, controller_->lastSnapshot().vms.size());
+}
+
+void Daemon::saveState(bool force) {
+  if (!state_store_) {
+    return;  // the simulated host without a state_dir: nothing is kept
+  }
+  const PersistedState state = controller_->persistedState();
+  nlohmann::json compared = toJson(state);
+  compared.erase("clock_s");  // moves every tick; alone it is no change
+  std::string text = compared.dump();
+  if (!force && text == saved_state_) {
+    return;
+  }
+  auto saved = state_store_->save(state);
+  if (!saved) {
+    if (saved.error().message != state_error_) {
+      spdlog::error("state-save-failed path={} error=\"{}\"", state_store_->path(),
+                    saved.error().message);
+      state_error_ = saved.error().message;
+    }
+    return;
+  }
+  if (!state_error_.empty()) {
+    spdlog::info("state-save-recovered path={}", state_store_->path());
+    state_error_.clear();
+  }
+  saved_state_ = std::move(text);
 }
 
 void Daemon::stop(const char* why) {

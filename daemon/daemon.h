@@ -18,6 +18,7 @@
 #include "daemon/metrics_server.h"
 #include "daemon/notify.h"
 #include "daemon/sim_host.h"
+#include "daemon/state_store.h"
 #include "proto/result.h"
 
 namespace balloond {
@@ -62,6 +63,8 @@ class Daemon : public DaemonControl {
   void scheduleTick();
   void onTick();
   void dumpState();
+  // Writes the state file when the state changed since the last write, or always (`force`).
+  void saveState(bool force);
   void stop(const char* why);
   // Opens the control socket and, when configured, the metrics listener (daemon_control.cc).
   Status startControl();
@@ -100,6 +103,11 @@ class Daemon : public DaemonControl {
   std::unique_ptr<Notifier> notifier_;
   bool ready_sent_ = false;
   std::string last_status_;
+  // The state file (state_dir/state.json): what was last written, minus its clock, and the
+  // last write error (logged once until the writes recover).
+  std::unique_ptr<StateStore> state_store_;
+  std::string saved_state_;
+  std::string state_error_;
 };
 
 }  // namespace balloond

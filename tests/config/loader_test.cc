@@ -203,8 +203,8 @@ TEST(LoaderTest, UnknownKey) {
                     kBase.substr(kBase.find('\n') + 1)),
             "demo.yaml:4:3: policy.nmae: unknown key (known: name, params)");
   EXPECT_EQ(errorOf("tick: 1\n" + kBase),
-            "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, channel, policy, "
-            "guards, acks, vms, control, metrics, on_exit)");
+            "demo.yaml:1:1: tick: unknown key (known: tick_s, default_floor_mib, state_dir, "
+            "channel, policy, guards, acks, vms, control, metrics, on_exit)");
 }
 
 TEST(LoaderTest, OnExitDefaultsToKeep) {
@@ -597,6 +597,17 @@ TEST(LoaderTest, LoadFileNamesTheFileInMessages) {
   auto bad = loadConfigFile(path);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, path + ":1:9: tick_s: must be between 0.05 and 60, got 0");
+}
+
+TEST(LoaderTest, StateDirIsAnAbsolutePathAndUnsetByDefault) {
+  auto unset = parseConfig(kBase, "demo.yaml");
+  ASSERT_TRUE(unset.ok()) << unset.error().message;
+  EXPECT_FALSE(unset->state_dir);
+  auto set = parseConfig("state_dir: /srv/balloond\n" + kBase, "demo.yaml");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->state_dir, "/srv/balloond");
+  EXPECT_EQ(errorOf("state_dir: var/lib\n" + kBase),
+            "demo.yaml:1:12: state_dir: must be an absolute path, got 'var/lib'");
 }
 
 // The example configs use the margin policy, which the real test binary links.

@@ -206,6 +206,7 @@ vms:
   - {match: "*", excluded: true}          # never touch guests this test did not start
   - {match: "$prefix-*", excluded: false}
 control: {socket: "$work/control.sock"}   # not the system's /run/balloond
+state_dir: "$work"                        # not the system's /var/lib/balloond
 YAML
 
 log "booting guests $prefix-{idle,grow,nodrv}"
