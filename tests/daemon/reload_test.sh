@@ -4,22 +4,7 @@
 set -euo pipefail
 balloond=$1
 src=$2
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Waits (at most 10 s) for a log line matching a pattern.
-wait_for() {
-  for _ in $(seq 100); do
-    grep -q -- "$1" "$work/log" && return 0
-    sleep 0.1
-  done
-  echo "FAIL: no log line matching '$1'"; cat "$work/log"; exit 1
-}
+. "$(dirname "$0")/../harness.sh"
 
 sed 's/^tick_s: 1$/tick_s: 0.2/' "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
 printf 'control:\n  socket: %s/control.sock\n' "$work" >>"$work/balloond.yaml"

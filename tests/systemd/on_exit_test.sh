@@ -4,22 +4,7 @@
 # (the default), nothing is pushed on the way out. Usage: on_exit_test.sh BALLOOND
 set -euo pipefail
 balloond=$1
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Waits (at most 10 s) for a log line matching a pattern.
-wait_for() {
-  for _ in $(seq 100); do
-    grep -q -- "$1" "$work/log" && return 0
-    sleep 0.1
-  done
-  echo "FAIL: no log line matching '$1'"; cat "$work/log"; exit 1
-}
+. "$(dirname "$0")/../harness.sh"
 
 # Two idle VMs the policy shrinks at once, and an excluded one that starts below its max.
 write_config() {
