@@ -618,6 +618,19 @@ TEST(LoaderTest, ReferenceConfigLoads) {
   EXPECT_EQ(config->channel.sim.vms.at(0).workload.phases.size(), 4u);
 }
 
+// The config the package installs as /etc/balloond/balloond.yaml: a libvirt host, the unit's
+// state directory and the control group the unit's SupplementaryGroups= allows.
+TEST(LoaderTest, InstalledHostConfigLoads) {
+  auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/libvirt-host.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.type, "libvirt");
+  EXPECT_EQ(config->channel.libvirt.uri, "qemu:///system");
+  EXPECT_EQ(config->state_dir, "/var/lib/balloond");
+  EXPECT_EQ(config->control.socket, "/run/balloond/control.sock");
+  EXPECT_EQ(config->control.group, "balloond");
+  EXPECT_TRUE(config->vms.empty());
+}
+
 TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
   auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/demo.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
