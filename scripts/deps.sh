@@ -12,6 +12,7 @@ packages=(
   busybox-static cpio xz-utils gzip libc6-dev procps util-linux
   prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
   systemd python3  # the systemd tests: systemd-analyze verify, the sd_notify listener
+  man-db groff-base  # the man page test: man --warnings renders every page
   "$@"
 )
 
