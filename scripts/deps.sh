@@ -13,6 +13,7 @@ packages=(
   prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
   systemd python3  # the systemd tests: systemd-analyze verify, the sd_notify listener
   man-db groff-base  # the man page test: man --warnings renders every page
+  dpkg-dev lintian debootstrap  # the package: dpkg-shlibdeps; its checks; a clean root for it
   "$@"
 )
 
