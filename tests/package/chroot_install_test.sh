@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The .deb on a clean Debian 12: builds it with cpack, unpacks a minimal bookworm root made by
+# debootstrap (cached as a tarball, see below), installs the package there with apt-get (which
+# fetches its dependencies from the host's Debian mirror), and runs the installed balloond and
+# balloonctl from their installed paths: --version, --check-config and --evaluate with
+# /etc/balloond/balloond.yaml. Then: the postinst made the balloond group, a reinstall keeps an
+# edited conffile, and a purge leaves nothing behind.
+# Needs root (debootstrap, chroot) and the mirror; skips (77) without them.
+# The root is cached in $BALLOOND_TEST_CACHE (default /var/cache/balloond-tests), with the .debs
+# apt fetched, so later runs take seconds; delete the folder to start over.
+# Usage: chroot_install_test.sh BUILD_DIR SRC_DIR
+set -euo pipefail
+build=$1
+src=$2
+. "$(dirname "$0")/../harness.sh"
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$(id -u)" -eq 0 ] || skip "needs root for debootstrap and chroot"
+command -v debootstrap >/dev/null || skip "debootstrap is not installed (scripts/deps.sh installs it)"
+
+cache=${BALLOOND_TEST_CACHE:-/var/cache/balloond-tests}
+base="$cache/bookworm-minbase-$(dpkg --print-architecture).tar.gz"
+mkdir -p "$cache/archives"
+mirror=$(grep -hoE "https?://[^ ]+/debian/?( |$)" /etc/apt/sources.list.d/*.sources \
+  /etc/apt/sources.list 2>/dev/null | head -n 1 | tr -d ' ' || true)
+mirror=${mirror:-http://deb.debian.org/debian}
+
+# --- a minimal bookworm root, made once (a few minutes) and kept as a tarball.
+(
+  flock 9
+  if [ ! -s "$base" ]; then
+    echo "debootstrap: making $base from $mirror (once)"
+    rm -rf "$cache/root.new"
+    debootstrap --variant=minbase bookworm "$cache/root.new" "$mirror" \
+      >"$cache/debootstrap.log" 2>&1 ||
+      { tail -20 "$cache/debootstrap.log"; rm -rf "$cache/root.new"; exit 3; }
+    tar -C "$cache/root.new" -czf "$base.new" . && mv "$base.new" "$base"
+    rm -rf "$cache/root.new"
+  fi
+) 9>"$cache/lock" || {
+  [ $? -eq 3 ] && skip "debootstrap could not make a root from $mirror (no network?)"
+  fail "could not make the base root"
+}
+
+root="$work/root"
+mkdir "$root"
+tar -C "$root" -xzf "$base"
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
+  DEBIAN_FRONTEND=noninteractive "$@"; }
+
+# --- the package, from this build.
+cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
+  { cat "$work/cpack.log"; fail "cpack"; }
+deb=$(ls "$work/cpack"/balloond_*_amd64.deb)
+cp "$deb" "$root/tmp/"
+cp "$src/tests/package/snapshot.json" "$root/tmp/snapshot.json"
+
+# --- install it with apt-get, dependencies from the mirror (.debs cached between runs).
+cp "$cache/archives/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
+in_root apt-get update -qq >"$work/apt.log" 2>&1 ||
+  { cat "$work/apt.log"; skip "apt-get update in the root failed (no network?)"; }
+if ! in_root apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" \
+  >>"$work/apt.log" 2>&1; then
+  cat "$work/apt.log"
+  fail "apt-get install of $(basename "$deb") in a clean bookworm root"
+fi
+cp "$root/var/cache/apt/archives/"*.deb "$cache/archives/" 2>/dev/null || true
+echo "apt-get installed $(basename "$deb"): $(grep -c '^Unpacking' "$work/apt.log") packages unpacked"
+
+# --- the installed binaries, from their installed paths.
+version=$(dpkg-deb --field "$deb" Version)
+out=$(in_root /usr/sbin/balloond --version) || fail "balloond --version: $out"
+[ "$out" = "balloond $version" ] || fail "balloond --version printed '$out', want 'balloond $version'"
+echo "/usr/sbin/balloond --version: $out"
+in_root /usr/sbin/balloond --check-config --config /etc/balloond/balloond.yaml ||
+  fail "the installed config does not check"
+in_root /usr/sbin/balloond --evaluate /tmp/snapshot.json >"$work/eval-default.json" ||
+  fail "balloond --evaluate with the built-in defaults"
+in_root /usr/sbin/balloond --evaluate /tmp/snapshot.json --config /etc/balloond/balloond.yaml \
+  >"$work/eval.json" || fail "balloond --evaluate --config /etc/balloond/balloond.yaml"
+python3 - "$work/eval.json" <<'PY' || fail "the --evaluate output"
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["policy"] == "margin", e["policy"]
+assert [d["vm"] for d in e["decisions"]] == ["idle1", "idle2", "web1"], e["decisions"]
+for d in e["decisions"]:
+    # default_floor_mib: 512 in /etc/balloond/balloond.yaml.
+    assert d["floor_kib"] == 512 * 1024 and d["target_kib"] >= d["floor_kib"], d
+PY
+echo "/usr/sbin/balloond --evaluate: 3 decisions, floors from /etc/balloond/balloond.yaml"
+in_root /usr/bin/balloonctl --help >/dev/null || fail "balloonctl --help"
+status=0
+in_root /usr/bin/balloonctl status-get >"$work/ctl.out" 2>&1 || status=$?
+[ "$status" -ne 0 ] && grep -q "/run/balloond/control.sock" "$work/ctl.out" ||
+  fail "balloonctl status-get without a daemon (exit $status): $(cat "$work/ctl.out")"
+echo "/usr/bin/balloonctl: runs; without a daemon it names the socket (exit $status)"
+
+# --- the postinst, the conffile, the purge.
+in_root getent group balloond >/dev/null || fail "the postinst did not create group balloond"
+echo "# edited by the operator" >>"$root/etc/balloond/balloond.yaml"
+# The packaged file did not change, so dpkg keeps the edit without asking (no terminal here).
+in_root dpkg -i "/tmp/$(basename "$deb")" </dev/null >>"$work/apt.log" 2>&1 ||
+  { tail -20 "$work/apt.log"; fail "reinstall"; }
+grep -q "edited by the operator" "$root/etc/balloond/balloond.yaml" ||
+  fail "a reinstall replaced the edited conffile"
+mkdir -p "$root/var/lib/balloond" && echo '{}' >"$root/var/lib/balloond/state.json"
+in_root dpkg --purge balloond >>"$work/apt.log" 2>&1 || fail "dpkg --purge"
+for f in /usr/sbin/balloond /usr/bin/balloonctl /etc/balloond /var/lib/balloond \
+  /lib/systemd/system/balloond.service /usr/share/doc/balloond; do
+  [ ! -e "$root$f" ] || fail "$f is still there after dpkg --purge"
+done
+echo "postinst made group balloond; reinstall kept the edited conffile; purge removed everything"
+echo "chroot_install_test: passed"
