@@ -14,6 +14,7 @@ packages=(
   systemd python3  # the systemd tests: systemd-analyze verify, the sd_notify listener
   man-db groff-base  # the man page test: man --warnings renders every page
   dpkg-dev lintian debootstrap  # the package: dpkg-shlibdeps; its checks; a clean root for it
+  systemd-container  # systemd-nspawn: the packaged unit under a real systemd
   "$@"
 )
 

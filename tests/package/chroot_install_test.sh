@@ -1,72 +1,23 @@
 #!/usr/bin/env bash
 # The .deb on a clean Debian 12: builds it with cpack, unpacks a minimal bookworm root made by
-# debootstrap (cached as a tarball, see below), installs the package there with apt-get (which
+# debootstrap (cached as a tarball, see debian_root.sh), installs the package there with apt-get (which
 # fetches its dependencies from the host's Debian mirror), and runs the installed balloond and
 # balloonctl from their installed paths: --version, --check-config and --evaluate with
 # /etc/balloond/balloond.yaml. Then: the postinst made the balloond group, a reinstall keeps an
 # edited conffile, and a purge leaves nothing behind.
-# Needs root (debootstrap, chroot) and the mirror; skips (77) without them.
-# The root is cached in $BALLOOND_TEST_CACHE (default /var/cache/balloond-tests), with the .debs
-# apt fetched, so later runs take seconds; delete the folder to start over.
+# Needs root (debootstrap, chroot) and the mirror; skips (77) without them (debian_root.sh).
 # Usage: chroot_install_test.sh BUILD_DIR SRC_DIR
 set -euo pipefail
 build=$1
 src=$2
 . "$(dirname "$0")/../harness.sh"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "needs root for debootstrap and chroot"
-command -v debootstrap >/dev/null || skip "debootstrap is not installed (scripts/deps.sh installs it)"
+. "$(dirname "$0")/debian_root.sh"
 
-cache=${BALLOOND_TEST_CACHE:-/var/cache/balloond-tests}
-base="$cache/bookworm-minbase-$(dpkg --print-architecture).tar.gz"
-mkdir -p "$cache/archives"
-mirror=$(grep -hoE "https?://[^ ]+/debian/?( |$)" /etc/apt/sources.list.d/*.sources \
-  /etc/apt/sources.list 2>/dev/null | head -n 1 | tr -d ' ' || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-
-# --- a minimal bookworm root, made once (a few minutes) and kept as a tarball.
-(
-  flock 9
-  if [ ! -s "$base" ]; then
-    echo "debootstrap: making $base from $mirror (once)"
-    rm -rf "$cache/root.new"
-    debootstrap --variant=minbase bookworm "$cache/root.new" "$mirror" \
-      >"$cache/debootstrap.log" 2>&1 ||
-      { tail -20 "$cache/debootstrap.log"; rm -rf "$cache/root.new"; exit 3; }
-    tar -C "$cache/root.new" -czf "$base.new" . && mv "$base.new" "$base"
-    rm -rf "$cache/root.new"
-  fi
-) 9>"$cache/lock" || {
-  [ $? -eq 3 ] && skip "debootstrap could not make a root from $mirror (no network?)"
-  fail "could not make the base root"
-}
-
-root="$work/root"
-mkdir "$root"
-tar -C "$root" -xzf "$base"
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
-  DEBIAN_FRONTEND=noninteractive "$@"; }
-
-# --- the package, from this build.
-cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/cpack" >"$work/cpack.log" 2>&1 ||
-  { cat "$work/cpack.log"; fail "cpack"; }
-deb=$(ls "$work/cpack"/balloond_*_amd64.deb)
-cp "$deb" "$root/tmp/"
-cp "$src/tests/package/snapshot.json" "$root/tmp/snapshot.json"
-
-# --- install it with apt-get, dependencies from the mirror (.debs cached between runs).
-cp "$cache/archives/"*.deb "$root/var/cache/apt/archives/" 2>/dev/null || true
-in_root apt-get update -qq >"$work/apt.log" 2>&1 ||
-  { cat "$work/apt.log"; skip "apt-get update in the root failed (no network?)"; }
-if ! in_root apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" \
-  >>"$work/apt.log" 2>&1; then
-  cat "$work/apt.log"
-  fail "apt-get install of $(basename "$deb") in a clean bookworm root"
-fi
-cp "$root/var/cache/apt/archives/"*.deb "$cache/archives/" 2>/dev/null || true
+make_root "$work/root"
+build_deb "$build"
+cp "$deb" "$src/tests/package/snapshot.json" "$root/tmp/"
+root_apt_install "/tmp/$(basename "$deb")"
 echo "apt-get installed $(basename "$deb"): $(grep -c '^Unpacking' "$work/apt.log") packages unpacked"
 
 # --- the installed binaries, from their installed paths.
@@ -102,9 +53,7 @@ in_root getent group balloond >/dev/null || fail "the postinst did not create gr
 echo "postinst without systemd-sysusers: groupadd made group balloond"
 # On a systemd host (every host the unit runs on) the group comes from the sysusers.d entry.
 in_root groupdel balloond
-in_root apt-get install -y -qq --no-install-recommends systemd >>"$work/apt.log" 2>&1 ||
-  { tail -20 "$work/apt.log"; fail "apt-get install systemd"; }
-cp "$root/var/cache/apt/archives/"*.deb "$cache/archives/" 2>/dev/null || true
+root_apt_install systemd
 in_root dpkg-reconfigure balloond </dev/null >>"$work/apt.log" 2>&1 || fail "dpkg-reconfigure"
 in_root getent group balloond >/dev/null ||
   fail "the postinst did not create group balloond with systemd-sysusers"

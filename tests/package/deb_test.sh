@@ -55,7 +55,7 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = balloond ] || fail "Package: $(field Package)"
 [ "$(field Version)" = "$version" ] || fail "Version: $(field Version), balloond --version $version"
 depends=$(field Depends)
-for dep in libvirt0 libyaml-cpp libspdlog libsystemd0 libstdc++6 libc6 passwd; do
+for dep in libvirt0 libyaml-cpp libspdlog libsystemd0 libstdc++6 libc6 passwd procps; do
   grep -q "$dep" <<<"$depends" || fail "Depends: lacks $dep ($depends)"
 done
 dpkg-deb --contents "$deb" | awk '{print $NF}' | sed 's|^\./||' >"$work/contents"
