@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "config/loader.h"
 #include "daemon/libvirt_channel.h"
@@ -218,15 +221,22 @@ Status Daemon::reload(const std::string& path, bool apply) {
   if (!apply) {
     return Ok{};
   }
-  if (config->channel != config_.channel || config->tick_s != config_.tick_s ||
-      config->control != config_.control || config->metrics != config_.metrics) {
-    spdlog::warn(
-        "config-reload-partial changes to channel, tick_s, control and metrics take effect on "
-        "restart");
-    config->channel = config_.channel;
-    config->tick_s = config_.tick_s;
-    config->control = config_.control;
-    config->metrics = config_.metrics;
+  // What only a restart applies: the running values stay, and the log names what changed.
+  std::vector<std::string> needs_restart;
+  auto keepRunning = [&needs_restart](auto& loaded, const auto& running, const char* key) {
+    if (loaded != running) {
+      needs_restart.emplace_back(key);
+      loaded = running;
+    }
+  };
+  keepRunning(config->channel, config_.channel, "channel");
+  keepRunning(config->tick_s, config_.tick_s, "tick_s");
+  keepRunning(config->state_dir, config_.state_dir, "state_dir");
+  keepRunning(config->control, config_.control, "control");
+  keepRunning(config->metrics, config_.metrics, "metrics");
+  if (!needs_restart.empty()) {
+    spdlog::warn("config-reload-partial restart_needed={} (the other changes are applied)",
+                 fmt::join(needs_restart, ","));
   }
   controller_->reconfigure(std::move(*policy), settingsFromConfig(*config));
   config_ = std::move(*config);

@@ -24,6 +24,14 @@ sed -i 's/params: {margin: 7,/params: {margin: 0.3,/' "$work/balloond.yaml"
 kill -HUP "$pid"
 wait_for "config-reloaded policy=margin"
 
+# Keys only a restart applies: named, the rest of the file still applied.
+sed -i 's/^tick_s: 0.2$/tick_s: 0.5/' "$work/balloond.yaml"
+printf 'state_dir: %s\n' "$work" >>"$work/balloond.yaml"
+kill -HUP "$pid"
+wait_for "config-reload-partial"
+grep -q "config-reload-partial restart_needed=tick_s,state_dir " "$work/log" ||
+  { echo "FAIL: the keys that need a restart are not named"; cat "$work/log"; exit 1; }
+
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
