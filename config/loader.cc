@@ -424,8 +424,19 @@ class Reader {
            checkPolicy(v, p);
   }
 
+  // Each problem is reported where it is: an unknown policy at its name, an unknown parameter
+  // at its key, a value out of range at the value.
   bool checkPolicy(const Val& v, const PolicySpec& p) {
-    auto resolved = policy::Registry::instance().resolveParams(p.name, p.params);
+    const auto& registry = policy::Registry::instance();
+    auto known = registry.resolveParams(p.name, {});
+    if (!known) return fail(at(v, "name"), known.error().message);
+    auto each = [&](const std::string& key, const Val& key_at, const Val& value) {
+      auto one = registry.resolveParams(p.name, {{key, p.params.at(key)}});
+      if (one) return true;
+      return fail(one.error().message.starts_with("unknown") ? key_at : value, one.error().message);
+    };
+    if (!entries(at(v, "params"), each)) return false;
+    auto resolved = registry.resolveParams(p.name, p.params);
     return resolved.ok() || fail(v, resolved.error().message);
   }
 

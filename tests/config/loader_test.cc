@@ -550,13 +550,13 @@ guards:
   auto unknown = policy::Registry::instance().resolveParams("foo", {});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(errorOf(channel + "policy:\n  name: foo\n"),
-            "demo.yaml:10:3: policy: " + unknown.error().message);
+            "demo.yaml:10:9: policy.name: " + unknown.error().message);
   EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: {gain: 2}\n"),
-            "demo.yaml:10:3: policy: parameter 'gain' of policy 'test-fake' must be between 0 "
-            "and 1, got 2");
+            "demo.yaml:11:18: policy.params.gain: parameter 'gain' of policy 'test-fake' must be "
+            "between 0 and 1, got 2");
   EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: {gian: 0.1}\n"),
-            "demo.yaml:10:3: policy: unknown parameter 'gian' for policy 'test-fake' (known: "
-            "gain, limit)");
+            "demo.yaml:11:12: policy.params.gian: unknown parameter 'gian' for policy 'test-fake' "
+            "(known: gain, limit)");
   EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params:\n    gain: high\n"),
             "demo.yaml:12:11: policy.params.gain: expected a number, got 'high'");
   EXPECT_EQ(errorOf(channel + "policy:\n  name: test-fake\n  params: 0.5\n"),
