@@ -67,12 +67,13 @@ std::optional<AckMemory> AckTracker::memory(const std::string& vm) const {
 }
 
 void AckTracker::restore(const std::string& vm, const AckMemory& m, int64_t actual_kib,
-                         double now_s) {
+                         double now_s, bool no_driver) {
   Track& t = tracks_[vm];
   t = Track{};
   t.first_seen_s = t.last_tick_s = t.ref_s = now_s;
   t.first_actual_kib = actual_kib;
   t.ever_moved = m.ever_moved;
+  t.restored_no_driver = no_driver && !m.ever_moved;
   t.target_kib = m.target_kib;
   t.ref_gap_kib = std::abs(m.target_kib - actual_kib);
   t.hold_until_s = m.hold_until_s;
@@ -112,11 +113,16 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
   if (!vm.has_balloon) {
     return {AckState::kNoDriver, "no balloon device", false, true, true};
   }
+  if (vm.guest.last_update_s > 0 || t.ever_moved) {
+    t.restored_no_driver = false;
+  }
   if (vm.guest.last_update_s <= 0 && !t.ever_moved &&
-      now_s - t.first_seen_s >= s.no_driver_after_s) {
+      (t.restored_no_driver || now_s - t.first_seen_s >= s.no_driver_after_s)) {
     return {AckState::kNoDriver,
-            fmt::format("never reported stats or moved in {:.0f} s", now_s - t.first_seen_s), false,
-            true, true};
+            t.restored_no_driver
+                ? std::string("never reported stats or moved (flagged before a restart)")
+                : fmt::format("never reported stats or moved in {:.0f} s", now_s - t.first_seen_s),
+            false, true, true};
   }
 
   // Progress toward the target in force.

@@ -65,8 +65,11 @@ class AckTracker {
   // What is known about the VM, for the state file; nullopt when nothing is.
   std::optional<AckMemory> memory(const std::string& vm) const;
   // Takes back a saved memory, its times already moved onto this run's clock; `now_s` starts
-  // the progress measurement afresh from `actual_kib`.
-  void restore(const std::string& vm, const AckMemory& m, int64_t actual_kib, double now_s);
+  // the progress measurement afresh from `actual_kib`. `no_driver`: the VM was flagged no-driver
+  // when the memory was saved; it stays flagged until its guest reports stats or moves, rather
+  // than waiting `no_driver_after_s` again as a new VM would.
+  void restore(const std::string& vm, const AckMemory& m, int64_t actual_kib, double now_s,
+               bool no_driver = false);
   // The VM is gone: drop what is known about it.
   void forget(const std::string& vm) { tracks_.erase(vm); }
 
@@ -81,6 +84,7 @@ class AckTracker {
     double first_seen_s = 0;
     int64_t first_actual_kib = 0;
     bool ever_moved = false;
+    bool restored_no_driver = false;  // flagged no-driver before a restart, silent since
     double last_tick_s = 0;
     // The request in force and the progress toward it.
     int64_t target_kib = 0;

@@ -422,7 +422,8 @@ void Controller::restoreRecord(const VmSample& vm, const PersistedVm& saved, VmR
   for (auto& [at, seconds] : ack.stalled) {
     at += shift;
   }
-  tracker_.restore(vm.name, ack, vm.actual_kib, now_s);
+  tracker_.restore(vm.name, ack, vm.actual_kib, now_s,
+                   saved.state == policy::toString(policy::AckState::kNoDriver));
   policy::VmPolicyState& ps = policy_state_.vms[vm.name];
   ps.last_target_kib = saved.target_kib;
   ps.last_reason = saved.reason;

@@ -35,6 +35,11 @@ Daemon::Daemon(config::Config config, DaemonOptions options)
       config_(std::move(config)),
       options_(std::move(options)) {
   signals_.add(SIGUSR1);
+  // libvirt's client writes to its socket with write(): when libvirtd dies mid-call, that write
+  // raises SIGPIPE, whose default action killed balloond without a word. Ignored, the write
+  // fails with EPIPE, the call fails, and the channel reconnects. (asio sends with
+  // MSG_NOSIGNAL; this covers every other writer in the process.)
+  std::signal(SIGPIPE, SIG_IGN);
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options) {

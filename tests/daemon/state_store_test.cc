@@ -298,6 +298,46 @@ TEST_F(RestoreTest, OverridesFlagsAndTargetsComeBackOnTheFirstTick) {
   EXPECT_LE(released, AckSettings{}.stuck_hold_s);
 }
 
+// A VM with a balloon device whose guest never reports nor moves (no driver loaded) is flagged
+// no-driver by the tracker after no_driver_after_s. After a restart it is flagged at the first
+// tick and stays so, not judged stale (and so fair game for the policy) for another
+// no_driver_after_s; the flag goes once its guest reports.
+TEST_F(RestoreTest, NoDriverFlagComesBackAtOnceAndHolds) {
+  auto silent = [](FakeChannel& ch) -> VmSample& { return ch.snapshot.vms.back(); };
+  FakeChannel first;
+  setUpHost(first, 0);
+  first.addVm("silent", 512, 512, 0).guest = GuestStats{};
+  auto a = make(first);
+  const double no_driver_after_s = AckSettings{}.no_driver_after_s;
+  for (int i = 0; i <= static_cast<int>(no_driver_after_s) + 1; ++i) {
+    at(first, i);
+    silent(first).guest.last_update_s = 0;
+    ASSERT_FALSE(a->tick().error);
+  }
+  ASSERT_EQ(status(*a, "silent")->state, policy::AckState::kNoDriver);
+
+  FakeChannel second;
+  second.snapshot = first.snapshot;
+  auto b = make(second);
+  b->restoreState(a->persistedState());
+  for (int u = 0; u < static_cast<int>(no_driver_after_s); ++u) {  // the new run's clock
+    at(second, u);
+    silent(second).guest.last_update_s = 0;
+    ASSERT_FALSE(b->tick().error);
+    const VmStatus* s = status(*b, "silent");
+    ASSERT_EQ(s->state, policy::AckState::kNoDriver) << "at " << u << " s: " << s->state_reason;
+  }
+  for (const auto& [vm, target] : second.pushes) {
+    EXPECT_NE(vm, "silent") << target;
+  }
+
+  // The driver loads and reports: no longer no-driver.
+  at(second, no_driver_after_s);
+  silent(second).guest.available_kib = mibToKib(400);
+  ASSERT_FALSE(b->tick().error);
+  EXPECT_NE(status(*b, "silent")->state, policy::AckState::kNoDriver);
+}
+
 TEST_F(RestoreTest, PausedAndOverridesOfAbsentVmsAreKept) {
   FakeChannel ch;
   setUpHost(ch, 5);

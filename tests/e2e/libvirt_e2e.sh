@@ -9,14 +9,19 @@
 #               every VM's state (no VM removed or added again)
 #   4. destroy: a guest destroyed while balloond is pushing targets to it is handled cleanly
 #   5. nodrv:   a guest with a balloon device but no driver is reported as no-driver, left alone
+#   6. crash:   balloond SIGKILLed mid-run and started again with the same config: the pin and
+#               the exclusion set with balloonctl and the no-driver flag come back from
+#               state_dir at the first tick, and no guest goes below its floor meanwhile
+#               (run after 3 and before 4, on the guests already booted)
 # Starts virtlogd and libvirtd when they are not running and stops only what it started; destroys
 # only its own guests, by name. Every wait is bounded. Needs root; exits 77 (skip) without it.
-# Usage: libvirt_e2e.sh BALLOOND_BINARY SOURCE_DIR WORK_DIR
+# Usage: libvirt_e2e.sh BALLOOND_BINARY BALLOONCTL_BINARY SOURCE_DIR WORK_DIR
 set -uo pipefail
 
 balloond=$1
-src=$2
-work=$3
+balloonctl=$2
+src=$3
+work=$4
 uri=qemu:///system
 prefix="bd-e2e-$$"
 t0=$(date +%s)
@@ -28,7 +33,7 @@ skip() {
 log() { echo "[e2e +$(($(date +%s) - t0))s] $*"; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to run libvirtd (qemu:///system) and QEMU guests"
-for b in libvirtd virtlogd virsh qemu-system-x86_64 gcc cpio; do
+for b in libvirtd virtlogd virsh qemu-system-x86_64 gcc cpio python3; do
   command -v "$b" >/dev/null 2>&1 || skip "'$b' is not installed (scripts/deps.sh installs it)"
 done
 for d in /dev/null /dev/urandom /dev/ptmx; do
@@ -43,9 +48,11 @@ guest=$(bash "$src/tests/e2e/build_guest.sh" "$work/guest" | tail -n 1) || {
 run=/var/lib/libvirt/images/$prefix
 daemon_log=$work/balloond.log
 view_log=$work/view.log
+state_dir=$work/state  # emptied at each run: a run starts without the last run's overrides
 started_libvirtd=0
 started_virtlogd=0
 daemon_pid=""
+watch_pid=""
 failures=0
 domains=()
 
@@ -54,6 +61,10 @@ libvirtd_up() { timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; }
 
 cleanup() {
   set +e
+  if [ -n "$watch_pid" ]; then
+    kill "$watch_pid" 2>/dev/null
+    wait "$watch_pid" 2>/dev/null
+  fi
   if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
     kill "$daemon_pid"
     for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
@@ -206,16 +217,25 @@ vms:
   - {match: "*", excluded: true}          # never touch guests this test did not start
   - {match: "$prefix-*", excluded: false}
 control: {socket: "$work/control.sock"}   # not the system's /run/balloond
-state_dir: "$work"                        # not the system's /var/lib/balloond
+state_dir: "$state_dir"                   # not the system's /var/lib/balloond
 YAML
+rm -rf "$state_dir" && mkdir -p "$state_dir"
+: >"$daemon_log"
+: >"$view_log"
+
+# Logs are appended to: step 6 starts a second balloond after killing the first.
+start_daemon() {
+  "$balloond" --config "$work/balloond.yaml" --view >>"$view_log" 2>>"$daemon_log" &
+  daemon_pid=$!
+}
+ctl() { timeout 10 "$balloonctl" --socket "$work/control.sock" "$@"; }
 
 log "booting guests $prefix-{idle,grow,nodrv}"
 start_guest idle "wl=hold=16" || { echo "FAIL: cannot start a guest"; exit 1; }
 start_guest grow "wl=delay=40:grow=16,16,2,320"
 start_guest nodrv "noballoon wl=hold=16"
 
-"$balloond" --config "$work/balloond.yaml" --view >"$view_log" 2>"$daemon_log" &
-daemon_pid=$!
+start_daemon
 log "balloond pid=$daemon_pid log=$daemon_log"
 
 # --- 1. idle reclaim, with acknowledgements.
@@ -278,6 +298,128 @@ if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
   fi
 else
   log "restart: SKIPPED (libvirtd was already running before this test, not ours to kill)"
+fi
+
+# --- 6. crash: SIGKILL balloond mid-run and start it again with the same config.
+# idle is pinned, grow (its workload done) excluded, and nodrv flagged no-driver (step 5); all
+# three are in the state file before the kill. After the restart they must be back at the first
+# tick (the no-driver flag would take the tracker 30 s and the channel 60 s to learn again), and
+# no guest's actual may go below its floor from before the kill until the checks are done.
+floor_mib=128
+pin_mib=288
+state_file=$state_dir/state.json
+crash_guests=(idle grow nodrv)
+since() { tail -n +$((mark + 1)) "$daemon_log" | grep -qE "$1"; }
+count_since() { tail -n +$((mark + 1)) "$daemon_log" | grep -cE "$1"; }
+near() { local a; a=$(actual_mib "$1"); [ -n "$a" ] && [ $((a - $2)) -le 1 ] && [ $(($2 - a)) -le 1 ]; }
+actuals() { local g; for g in "${crash_guests[@]}"; do printf '%s=%s ' "$g" "$(actual_mib "$g")"; done; }
+# The state file holds the pin, the exclusion and the no-driver flag.
+state_written() {
+  python3 - "$state_file" "$prefix" "$pin_mib" <<'PY'
+import json, sys
+vms = json.load(open(sys.argv[1]))["vms"]
+p, pin = sys.argv[2], int(sys.argv[3]) * 1024
+ok = (vms[p + "-idle"].get("runtime_override", {}).get("pin_kib") == pin
+      and vms[p + "-grow"].get("runtime_override", {}).get("excluded") is True
+      and vms[p + "-nodrv"].get("state") == "no-driver")
+sys.exit(0 if ok else 1)
+PY
+}
+# vm-list (JSON in $1) shows the three guests; restored_ok checks what came back.
+listed() { ctl --json vm-list >"$1" 2>/dev/null && grep -q "\"$prefix-nodrv\"" "$1"; }
+restored_ok() {
+  python3 - "$1" "$prefix" "$pin_mib" <<'PY'
+import json, sys
+vms = {v["name"]: v for v in json.load(open(sys.argv[1]))["arguments"]["vms"]}
+p, pin = sys.argv[2], int(sys.argv[3]) * 1024
+idle, grow, nodrv = vms[p + "-idle"], vms[p + "-grow"], vms[p + "-nodrv"]
+bad = []
+if idle["runtime_override"].get("pin_kib") != pin or idle["target_kib"] != pin:
+    bad.append("idle: pin %s, target %d" % (idle["runtime_override"], idle["target_kib"]))
+if grow["runtime_override"].get("excluded") is not True or grow["state"] != "excluded":
+    bad.append("grow: %s, state %s" % (grow["runtime_override"], grow["state"]))
+if nodrv["state"] != "no-driver":
+    bad.append("nodrv: state %s (%s)" % (nodrv["state"], nodrv["state_reason"]))
+for v in (idle, grow, nodrv):
+    if v["target_kib"] < v["floor_kib"]:
+        bad.append("%s: target %d below floor %d" % (v["name"], v["target_kib"], v["floor_kib"]))
+print("; ".join("%s %s (%s)" % (n.rsplit("-", 1)[1], v["state"], v["target_kib"] // 1024)
+                for n, v in sorted(vms.items()) if n.startswith(p)))
+if bad:
+    print("wrong after restart: " + "; ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+watch_floor() {
+  local g
+  while :; do
+    for g in "${crash_guests[@]}"; do echo "$(date +%s.%N) $g $(actual_mib "$g")"; done
+    sleep 0.2
+  done
+}
+
+crash_ok=1
+ctl vm-set "$prefix-idle" --pin "$pin_mib" >/dev/null && ctl vm-set "$prefix-grow" --exclude >/dev/null || crash_ok=0
+log "crash: idle pinned at ${pin_mib} MiB, grow excluded (balloonctl: $([ $crash_ok = 1 ] && echo ok || echo failed))"
+if [ $crash_ok = 1 ] && wait_for "idle at its pin" 30 near idle "$pin_mib" &&
+  wait_for "the state file to hold the pin, the exclusion and the no-driver flag" 15 state_written; then
+  watch_floor >"$work/floor.log" 2>/dev/null &
+  watch_pid=$!
+  before=$(actuals)
+  kill -9 "$daemon_pid"
+  wait "$daemon_pid" 2>/dev/null
+  mark=$(wc -l <"$daemon_log")
+  log "crash: balloond killed (SIGKILL); actual MiB ${before}"
+  sleep 3
+  after=$(actuals)
+  [ "$after" = "$before" ] || crash_ok=0
+  log "crash: 3 s later, nothing running: actual MiB ${after}"
+  restart_t=$(date +%s.%N)
+  start_daemon
+  log "crash: balloond restarted, pid=$daemon_pid"
+  if wait_for "state loaded" 20 since "state-restored vms=3 overrides=2 paused=false" &&
+    wait_for "the first vm-list" 20 listed "$work/vm-list.1.json"; then
+    first_s=$(python3 -c "import time; print('%.1f' % (time.time() - $restart_t))")
+    log "crash: ${first_s} s after restart: $(restored_ok "$work/vm-list.1.json" | tr '\n' ' ')"
+    restored_ok "$work/vm-list.1.json" >/dev/null || crash_ok=0
+    sleep 5  # a few ticks: the flags must hold, not only come back for one tick
+    listed "$work/vm-list.2.json" || crash_ok=0
+    log "crash: 5 s later: $(restored_ok "$work/vm-list.2.json" | tr '\n' ' ')"
+    restored_ok "$work/vm-list.2.json" >/dev/null || crash_ok=0
+    added=$(count_since "vm-added vm=$prefix-")
+    restored=$(count_since "vm-restored vm=$prefix-")
+    nodrv_pushes=$(count_since "target-set vm=$prefix-nodrv ")
+    nodrv_moves=$(count_since "vm-state vm=$prefix-nodrv ")
+    log "crash: vm-restored ${restored}, vm-added ${added}, pushes to nodrv ${nodrv_pushes}, nodrv state changes ${nodrv_moves}"
+    [ "$restored" -eq 3 ] && [ "$added" -eq 0 ] && [ "$nodrv_pushes" -eq 0 ] && [ "$nodrv_moves" -eq 0 ] ||
+      crash_ok=0
+  else
+    crash_ok=0
+  fi
+  kill "$watch_pid" 2>/dev/null
+  wait "$watch_pid" 2>/dev/null
+  watch_pid=""
+  # Every sample of every guest, from before the kill to the end of the checks.
+  if ! awk -v floor="$floor_mib" -v g="${crash_guests[*]}" '
+      BEGIN { n = split(g, names, " ") }
+      $3 != "" { k[$2]++; if (!($2 in lo) || $3 < lo[$2]) lo[$2] = $3; if ($3 > hi[$2]) hi[$2] = $3 }
+      END {
+        bad = 0
+        for (i = 1; i <= n; i++) {
+          x = names[i]
+          printf "%s %d samples %s..%s MiB; ", x, k[x], lo[x], hi[x]
+          if (!(x in lo) || lo[x] < floor) bad = 1
+        }
+        print ""
+        exit bad
+      }' "$work/floor.log" >"$work/floor.summary"; then
+    crash_ok=0
+  fi
+  log "crash: actual during the restart window: $(cat "$work/floor.summary")"
+  kill -0 "$daemon_pid" || crash_ok=0
+  check "$([ $crash_ok = 1 ] && echo ok)" "6. balloond SIGKILLed and restarted: pin, exclusion and no-driver flag restored, no guest below ${floor_mib} MiB"
+else
+  check fail "6. pin and exclusion set, and written to the state file"
 fi
 
 # --- 4. destroy a VM while balloond is pushing targets to it.
