@@ -97,7 +97,6 @@ constexpr Range kRanges[] = {
     {"inflate_step_fraction", 0, 1, true},
     {"emergency_step_factor", 1, 100},
     {"shares", 0, 1000000, true},
-    {"driver_grace_s", 0, kMaxSeconds},
     {"reconnect_max_s", 1, 3600},
     {"idle_timeout_s", 0, 86400, true},
 };
@@ -253,7 +252,6 @@ class Reader {
                    {"uri", [&](const Val& x) { return str(x, l.uri) && libvirtUri(x, l.uri); }},
                    flag("set_stats_period", l.set_stats_period),
                    num("stats_period_s", l.stats_period_s),
-                   num("driver_grace_s", l.driver_grace_s),
                    num("reconnect_max_s", l.reconnect_max_s),
                }) &&
            (l.stats_period_s == std::floor(l.stats_period_s) ||

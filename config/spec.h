@@ -85,7 +85,6 @@ struct LibvirtSpec {
   std::string uri = "qemu:///system";
   bool set_stats_period = true;  // turn the stats period on for VMs that have it off
   double stats_period_s = 2;     // the period turned on, whole seconds
-  double driver_grace_s = 60;    // a driver silent this long after the VM was seen is no-driver
   double reconnect_max_s = 30;   // the reconnect backoff doubles from 1 s up to this
 
   friend bool operator==(const LibvirtSpec&, const LibvirtSpec&) = default;

@@ -116,7 +116,8 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
   if (vm.guest.last_update_s > 0 || t.ever_moved) {
     t.restored_no_driver = false;
   }
-  if (vm.guest.last_update_s <= 0 && !t.ever_moved &&
+  // Only a guest asked to report can be judged silent: with the stats period off it is stale.
+  if (vm.guest.last_update_s <= 0 && !t.ever_moved && vm.stats_period_s > 0 &&
       (t.restored_no_driver || now_s - t.first_seen_s >= s.no_driver_after_s)) {
     return {AckState::kNoDriver,
             t.restored_no_driver
@@ -168,8 +169,9 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
     v.reason = t.stuck_reason + "; target retracted";
   } else if (stale) {
     v.state = AckState::kStale;
-    v.reason = vm.guest.last_update_s <= 0 ? "no stats reported yet"
-                                           : fmt::format("stats {:.0f} s old", age);
+    v.reason = vm.stats_period_s <= 0        ? "stats period off"
+               : vm.guest.last_update_s <= 0 ? "no stats reported yet"
+                                             : fmt::format("stats {:.0f} s old", age);
   } else if (!reached) {
     v.state = AckState::kConverging;
   }

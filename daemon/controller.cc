@@ -116,9 +116,11 @@ void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, doub
   if (!record.judged || verdict.state != record.verdict.state) {
     // Settling and converging are the normal rhythm; anything else is news for operators.
     const bool news = !routine(verdict.state) || !routine(record.verdict.state);
-    const auto level = verdict.state == AckState::kUncooperative ? spdlog::level::warn
-                       : news                                    ? spdlog::level::info
-                                                                 : spdlog::level::debug;
+    const bool alert =
+        verdict.state == AckState::kUncooperative || verdict.state == AckState::kNoDriver;
+    const auto level = alert  ? spdlog::level::warn
+                       : news ? spdlog::level::info
+                              : spdlog::level::debug;
     spdlog::log(level, "vm-state vm={} from={} to={} reason=\"{}\"", vm.name,
                 record.judged ? policy::toString(record.verdict.state) : "new",
                 policy::toString(verdict.state), verdict.reason);

@@ -182,8 +182,7 @@ void LibvirtChannel::takeEvents(double now) {
           acks_.erase(e.vm);
         } else if (e.event == VIR_DOMAIN_EVENT_STARTED) {
           VmInfo& info = vms_[e.vm];
-          info = VmInfo{};  // a new boot: new facts, new driver grace
-          info.seen_s = now;
+          info = VmInfo{};  // a new boot: new facts
           info.migrating = e.detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED;
         } else if (e.event == VIR_DOMAIN_EVENT_DEFINED) {
           vms_[e.vm].facts_known = false;
@@ -251,11 +250,7 @@ void LibvirtChannel::handleStatsPeriod(const std::string& vm, VmInfo& info, VmSa
 }
 
 bool LibvirtChannel::sampleFrom(const libvirt::DomainRecord& r, double now, VmSample& out) {
-  auto [it, added] = vms_.try_emplace(r.name);
-  VmInfo& info = it->second;
-  if (added) {
-    info.seen_s = now;
-  }
+  VmInfo& info = vms_[r.name];
   if (!info.facts_known) {
     learnFacts(r.name, info);
     if (!info.facts_known) {
@@ -335,18 +330,9 @@ bool LibvirtChannel::sampleFrom(const libvirt::DomainRecord& r, double now, VmSa
     spdlog::info("vm-migration-over vm={}", r.name);
   }
 
+  // A driver that never reports is the acknowledgement tracker's to judge (no-driver after
+  // acks.no_driver_after_s), the same way on every channel.
   handleStatsPeriod(r.name, info, out);
-  if (out.stats_period_s > 0 && !info.last_guest && now - info.seen_s >= spec_.driver_grace_s) {
-    out.has_balloon = false;  // a device but no driver in the guest: the controller's no-driver
-    out.note = "driver-never-reported";
-    if (once(info, "no-driver")) {
-      spdlog::warn("vm-no-driver vm={} reason=driver-never-reported waited_s={:.0f}", r.name,
-                   now - info.seen_s);
-    }
-  } else if (g.last_update_s > 0 && info.reported.find("|no-driver|") != std::string::npos) {
-    info.reported.erase(info.reported.find("|no-driver|"), std::string("|no-driver|").size());
-    spdlog::info("vm-driver-reporting vm={}", r.name);
-  }
   return true;
 }
 

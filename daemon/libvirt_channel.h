@@ -65,7 +65,6 @@ class LibvirtChannel : public Channel {
   struct VmInfo {
     libvirt::DomainFacts facts;
     bool facts_known = false;      // facts come from the XML: fetched once per boot and connection
-    double seen_s = 0;             // when it was first seen running (driver grace starts here)
     bool migrating = false;        // paused for or by a migration, by event or by state
     double iterating_until_s = 0;  // live migration iterations seen until about then
     std::string reported;          // the conditions already logged, so each is logged once

@@ -47,7 +47,7 @@ struct VmSample {
   std::string exclude_reason;     // set by the channel: do not manage this VM, and say why
                                   // ("vfio-passthrough", "migrating")
   std::string note;  // set by the channel: a condition operators should see ("stats-off",
-                     // "no-balloon-device", "driver-never-reported"); the view shows it
+                     // "no-balloon-device"); the view shows it
 };
 
 // The host's own memory, read by a host probe.

@@ -371,12 +371,11 @@ TEST(LoaderTest, LibvirtChannel) {
   config = parseConfig(head +
                            "  libvirt:\n    uri: qemu+ssh://root@host/system\n"
                            "    set_stats_period: false\n    stats_period_s: 0\n"
-                           "    driver_grace_s: 90\n    reconnect_max_s: 60\n",
+                           "    reconnect_max_s: 60\n",
                        "demo.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->channel.libvirt.uri, "qemu+ssh://root@host/system");
   EXPECT_FALSE(config->channel.libvirt.set_stats_period);
-  EXPECT_EQ(config->channel.libvirt.driver_grace_s, 90);
   EXPECT_EQ(config->channel.libvirt.reconnect_max_s, 60);
 
   EXPECT_EQ(errorOf(head + "  libvirt: {uri: \"vmware://esx/\"}\n"),

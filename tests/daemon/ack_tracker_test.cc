@@ -158,6 +158,17 @@ TEST(AckTrackerTest, StaleStatsAndNoDriver) {
   EXPECT_EQ(stale.reason, "stats 4 s old");
 }
 
+// A guest whose stats period is off was never asked to report: its silence says nothing about
+// its driver, so it stays stale (and is never shrunk on stats it does not have).
+TEST(AckTrackerTest, StatsPeriodOffIsStaleNotNoDriver) {
+  TrackerRun run;
+  run.vm().stats_period_s = 0;
+  run.at(0, 2048, false);
+  const AckVerdict v = run.at(100, 2048, false);
+  EXPECT_EQ(v.state, AckState::kStale);
+  EXPECT_EQ(v.reason, "stats period off");
+}
+
 TEST(AckTrackerTest, NoBalloonDeviceIsNoDriver) {
   TrackerRun run;
   run.vm().has_balloon = false;

@@ -22,7 +22,6 @@ class LibvirtChannelTest : public ::testing::Test {
     api = owned.get();
     spec.uri = "qemu:///system";
     spec.stats_period_s = 2;
-    spec.driver_grace_s = 30;
     spec.reconnect_max_s = 4;
     owned_api = std::move(owned);
   }
@@ -151,19 +150,17 @@ TEST_F(LibvirtChannelTest, ExcludesPassthroughVms) {
   EXPECT_EQ(find(snap, "sriov")->exclude_reason, "vfio-passthrough");
 }
 
-TEST_F(LibvirtChannelTest, ADriverThatNeverReportsIsNoDriverAfterTheGrace) {
+// A device whose driver never reports is passed on as it is: never-reported stats (last update
+// 0) with the stats period on, which the acknowledgement tracker judges no-driver in time.
+TEST_F(LibvirtChannelTest, ADriverThatNeverReportsIsLeftToTheTracker) {
   api->add("silent", 1024, 1024, 500, now).values["balloon.last-update"] = 0;
-  const Snapshot first = read();
-  EXPECT_TRUE(first.vms[0].has_balloon) << "within the grace a driver may still be loading";
-  EXPECT_TRUE(first.vms[0].note.empty());
-  now += 31;
+  read();
+  now += 300;
   const Snapshot later = read();
-  EXPECT_FALSE(later.vms[0].has_balloon);
-  EXPECT_EQ(later.vms[0].note, "driver-never-reported");
-  api->domains["silent"].values["balloon.last-update"] = static_cast<int64_t>(now);
-  const Snapshot reported = read();
-  EXPECT_TRUE(reported.vms[0].has_balloon);
-  EXPECT_TRUE(reported.vms[0].note.empty());
+  EXPECT_TRUE(later.vms[0].has_balloon);
+  EXPECT_EQ(later.vms[0].guest.last_update_s, 0);
+  EXPECT_EQ(later.vms[0].stats_period_s, 2);
+  EXPECT_TRUE(later.vms[0].note.empty());
 }
 
 TEST_F(LibvirtChannelTest, GuestFieldsSkippedByNowaitKeepTheLastReport) {
@@ -174,7 +171,7 @@ TEST_F(LibvirtChannelTest, GuestFieldsSkippedByNowaitKeepTheLastReport) {
        {"balloon.usable", "balloon.available", "balloon.unused", "balloon.last-update"}) {
     values.erase(f);
   }
-  now += 100;  // well past the driver grace
+  now += 100;  // well past acks.no_driver_after_s
   const Snapshot snap = read();
   EXPECT_TRUE(snap.vms[0].has_balloon) << "a driver that has reported is not no-driver";
   EXPECT_EQ(snap.vms[0].guest.available_kib, 500 * kMib);

@@ -203,7 +203,6 @@ channel:
     uri: "$uri"
     set_stats_period: true
     stats_period_s: 1
-    driver_grace_s: 60
     reconnect_max_s: 4
 policy: {name: margin, params: {margin: 0.2, hysteresis: 0.05}}
 guards:
@@ -251,8 +250,8 @@ else
   check fail "1. idle guest reclaimed"
 fi
 
-# --- 5. no driver: reported and left alone (grace 60 s from when balloond first saw it).
-if wait_for "nodrv reported" 120 in_log "vm-no-driver vm=$prefix-nodrv reason=driver-never-reported"; then
+# --- 5. no driver: reported and left alone (acks.no_driver_after_s, 30 s after it was first seen).
+if wait_for "nodrv reported" 120 in_log "vm-state vm=$prefix-nodrv from=[a-z-]+ to=no-driver reason=\"never reported stats or moved"; then
   sleep 2
   pushes=$(count_log "target-set vm=$prefix-nodrv ")
   state=$(grep -E "^$prefix-nodrv " "$view_log" | tail -n 1 | awk '{print $7}')
