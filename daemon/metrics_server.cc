@@ -118,6 +118,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::create(asio::io_context& i
       }
     }
   }
+  if (ec == boost::system::errc::address_family_not_supported) {
+    // What the packaged unit's RestrictAddressFamilies=AF_UNIX does to an IP socket.
+    return Error{"metrics.listen '" + listen + "': " + ec.message() +
+                 " (IP sockets are not allowed here: under the balloond unit, install the "
+                 "metrics.conf drop-in from /usr/share/doc/balloond/examples)"};
+  }
   if (ec) {
     return Error{"metrics.listen '" + listen + "': " + ec.message()};
   }
