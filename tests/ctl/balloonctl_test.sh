@@ -6,20 +6,9 @@ set -euo pipefail
 balloond=$1
 ctl_bin=$2
 src=$3
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill -CONT "$pid" 2>/dev/null || true
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../harness.sh"
 
 passed=0
-fail() { echo "FAIL: $*"; echo "--- daemon log"; tail -20 "$work/log"; exit 1; }
 ok() { passed=$((passed + 1)); }
 
 # Runs balloonctl; sets $out (stdout+stderr) and $rc.
@@ -35,13 +24,6 @@ expect() {
   [ "$rc" -eq "$want" ] || fail "balloonctl $*: exit $rc, want $want; output: $out"
   grep -qE -- "$pattern" <<<"$out" || fail "balloonctl $*: no '$pattern' in: $out"
   ok
-}
-wait_for() {
-  for _ in $(seq 100); do
-    grep -q -- "$1" "$work/log" && return 0
-    sleep 0.1
-  done
-  fail "no log line matching '$1'"
 }
 
 sed 's/^tick_s: 1$/tick_s: 0.2/' "$src/config/examples/demo.yaml" >"$work/balloond.yaml"

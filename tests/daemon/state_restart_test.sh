@@ -7,27 +7,9 @@
 set -euo pipefail
 balloond=$1
 ctl_bin=$2
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../harness.sh"
 
 passed=0
-fail() { echo "FAIL: $*"; echo "--- daemon log"; tail -30 "$work/log"; exit 1; }
-# Waits (at most 15 s) for a log line matching an extended regex.
-wait_for() {
-  for _ in $(seq 150); do
-    grep -qE -- "$1" "$work/log" && return 0
-    sleep 0.1
-  done
-  fail "no log line matching '$1'"
-}
 ctl() { "$ctl_bin" --socket "$work/control.sock" "$@"; }
 start() {
   : >"$work/log"
