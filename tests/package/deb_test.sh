@@ -9,7 +9,6 @@ build=$1
 src=$2
 . "$(dirname "$0")/../harness.sh"
 
-fail() { echo "FAIL: $*"; exit 1; }
 version=$("$build/daemon/balloond" --version | awk '{print $NF}')
 
 # --- cmake --install, as the package lays it out.

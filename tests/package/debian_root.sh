@@ -3,11 +3,10 @@
 # a command in it, root_apt_install installs packages or .debs there with apt-get. Needs root;
 # skips (77) without debootstrap or the Debian mirror. The tarball and the .debs apt fetched are
 # kept in $BALLOOND_TEST_CACHE (default /var/cache/balloond-tests): delete it to start over.
-# Uses $work from harness.sh.
+# Uses $work and fail from harness.sh.
 cache=${BALLOOND_TEST_CACHE:-/var/cache/balloond-tests}
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
 
 make_root() {
   local dir=$1 base mirror
