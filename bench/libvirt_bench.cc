@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What one tick costs on the libvirt channel, against libvirt's test driver (in process, no
 // daemon) with 1, 100 and 1,000 running domains: the read alone (one bulk stats call, node
 // memory, and the test driver's per-domain size lookup), and a whole controller tick with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policy plus guards time per tick, for every built-in policy and 100, 1,000 and 10,000 VMs: the
 // pure decision path alone, with no channel and no simulation. Target: 10,000 VMs in under 5 ms.
 // Run: build/bench/balloond_policy_bench

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long one control tick takes (snapshot, policy, guards, pushes) on the simulated host, for
 // growing VM counts. Run: build/bench/balloond_bench
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // balloonctl: the command-line client of balloond's control socket. One subcommand per control
 // command (a static table, printed by `help`), human-readable tables by default, --json for
 // scripts, and `top`, a live view.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's admin surface: control socket, metrics listener, and the figures they show.
 
 #include <spdlog/spdlog.h>

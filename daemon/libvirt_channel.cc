@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/libvirt_channel.h"
 
 #include <libvirt/libvirt.h>  // enum values only: events, states, close reasons

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // balloond: decides every tick how much memory each VM should have, and pushes it to the guests'
 // balloon drivers. This file only parses flags and hands over to Daemon.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds balloond into build/ (Release with debug info). Usage: scripts/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

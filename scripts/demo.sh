@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs balloond on its built-in simulated host, in real time, with the demo config: 8 VMs with
 # mixed workloads on an overcommitted 16 GiB host. Prints the live per-VM view every second and
 # a summary at the end. Stops on Ctrl-C or after --duration SECONDS.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages balloond needs to build and test, when any is missing.
 # Usage: scripts/deps.sh [EXTRA-PACKAGE...]   (runs apt-get as root, or through sudo)
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package: a Release build under the /usr prefix in build/package-release,
 # then cpack. Prints the .deb's path; install it with `apt install ./build/package/<file>`.
 # Usage: scripts/package.sh

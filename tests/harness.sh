@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by the whole-binary test scripts: a scratch folder $work removed on exit; a daemon $pid
 # stopped on exit if still running (continued first, in case the test stopped it); fail MESSAGE,
 # which prints the tail of the daemon's log ($work/log) and exits 1; and wait_for PATTERN

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # balloonctl against a running balloond on the simulated host: every subcommand, human and
 # --json output, exit codes, and a daemon that is missing or does not answer.
 # Usage: balloonctl_test.sh BALLOOND BALLOONCTL SRC_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Control-socket access, with balloonctl run as the unprivileged user `nobody` (setpriv):
 #   - not in the socket's group: cannot connect at all (exit 4, permission denied);
 #   - in the socket's group: read-only commands work, mutating ones get result 4 (exit 4);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SIGUSR1 writes the state dump to --dump-path with a log line naming it; `balloond --evaluate`
 # reads it back and prints one decision per VM as JSON, with and without a config.
 # Usage: dump_evaluate_test.sh BALLOOND SRC_DIR

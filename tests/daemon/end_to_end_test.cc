@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole loop, channel to guards to pushes, on the simulated host with the virtual clock.
 
 #include <gtest/gtest.h>

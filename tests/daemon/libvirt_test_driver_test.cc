@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Integration: the libvirt channel against libvirt's own test driver (no daemon needed): the
 // real API paths (bulk stats, domain XML, set memory, stats period, node memory, events) and
 // scale, with test:///default and a generated node XML of 1,000 running domains.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The metrics listener end to end: balloond on the simulated host exposes /metrics on loopback;
 # `promtool check metrics` accepts the text; a real Prometheus server scrapes it and can query
 # per-VM gauges and the histograms. Bounded (about 40 s at most); everything started is stopped.

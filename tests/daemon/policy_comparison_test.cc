@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every built-in policy on the same mixed workload (config/examples/mixed.yaml), on the simulated
 // host: memory reclaimed, OOM kills and time under pressure, side by side. Prints the table:
 //   build/tests/daemon_tests --gtest_filter='PolicyComparison*'

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SIGHUP reload end to end: a broken file is reported and the running config is kept; a good
 # one is swapped in; SIGTERM stops cleanly with status 0. Usage: reload_test.sh BALLOOND SRC_DIR
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waldspurger's idle memory tax experiment (OSDI 2002, section 5.3), on the simulated host: two VMs
 // capped at 256 MB with equal shares share 358 MB; one is idle with a small active set, the other
 // fully active. With no tax they split memory evenly; with tau = 0.75 memory moves from the idle

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # State across a crash, end to end on the simulated host: pin one VM and exclude another with
 # balloonctl, wait until a guest whose balloon driver is stuck is flagged, SIGKILL the daemon,
 # start it again with the same config, and check that the pin, the exclusion and the flag are

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The man pages in man/: each renders without a single groff warning (and, where mandoc is
 # installed, without a mandoc warning), and none has gone stale: every flag `balloond --help`
 # prints is in balloond.8 as printed (flag and argument), every subcommand line of

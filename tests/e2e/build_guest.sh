@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the tiny guest for balloond's end-to-end tests into OUT_DIR (default build/e2e-guest):
 #   vmlinuz     the Debian 12 kernel, from the linux-image package (apt-get download + dpkg -x,
 #               nothing installed)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end: balloond's libvirt channel against a real libvirtd and real QEMU guests (TCG).
 #
 # Boots three tiny guests (tests/e2e/build_guest.sh) named bd-e2e-<pid>-*, runs balloond on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The guest's memory workload for balloond's end-to-end tests: a static program that runs as
  * PID 1's child inside the tiny guest. It allocates and touches memory on a schedule and says
  * what it holds on stdout (the guest's serial console), one line per change:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The .deb on a clean Debian 12: builds it with cpack, unpacks a minimal bookworm root made by
 # debootstrap (cached as a tarball, see debian_root.sh), installs the package there with apt-get (which
 # fetches its dependencies from the host's Debian mirror), and runs the installed balloond and

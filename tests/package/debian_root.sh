@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by the package tests that need a clean Debian 12: make_root DIR unpacks a minimal
 # bookworm root (debootstrap --variant=minbase, made once and cached as a tarball), in_root runs
 # a command in it, root_apt_install installs packages or .debs there with apt-get. Needs root;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packaged unit under a real systemd: a clean bookworm root with systemd, libvirtd and the
 # .deb (installed config untouched, service enabled), booted with systemd-nspawn. Checks that
 # the hardened unit starts (Type=notify: READY after a tick that reached libvirt's socket),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Property tests: for every registered policy, on random snapshots (seeded, so every run checks
 // the same cases), the guards' promises hold for every decision.
 

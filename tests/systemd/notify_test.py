@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The sd_notify protocol end to end: balloond on the simulated host, with NOTIFY_SOCKET pointing
 at a datagram socket this test reads and a watchdog asked for through WATCHDOG_USEC. It must say
 READY=1 after its first tick, keep a STATUS= line, pet the watchdog, wrap a SIGHUP reload in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # on_exit end to end on the simulated host: with `restore`, SIGTERM gives every managed VM its
 # max back (target-set ... reason=on-exit-restore) and leaves an excluded one alone; with `keep`
 # (the default), nothing is pushed on the way out. Usage: on_exit_test.sh BALLOOND

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The service unit, as systemd reads it: `systemd-analyze verify` on a copy whose ExecStart= is
 # the balloond just built (the installed path does not exist in a build tree), with and without
 # the metrics drop-in; any warning fails. Then `systemd-analyze security --offline` holds the
