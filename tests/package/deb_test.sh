@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` and the .deb put where: installs the build into a scratch DESTDIR with
 # the package's prefix and with another one (the unit's ExecStart= must follow the prefix), then
 # builds the .deb with cpack and checks it with dpkg-deb (files, conffiles, dependencies,
@@ -36,6 +37,9 @@ for page in man8/balloond.8 man8/balloonctl.8 man5/balloond.yaml.5; do
   zcat "$work/usr-root/usr/share/man/$page.gz" | cmp -s - "$src/man/${page#*/}" ||
     fail "$page.gz is not man/${page#*/}"
 done
+head -n 1 "$work/usr-root/usr/share/doc/balloond/copyright" | grep -q '^Format: .*copyright-format/1.0/' &&
+  grep -qx 'License: Apache-2.0' "$work/usr-root/usr/share/doc/balloond/copyright" ||
+  fail "the copyright file is not machine-readable (DEP-5) with License: Apache-2.0"
 echo "cmake --install --prefix /usr: ${#expected[@]} files in place"
 
 DESTDIR="$work/opt-root" cmake --install "$build" --prefix /opt/balloond >/dev/null
