@@ -11,8 +11,8 @@
 #include <filesystem>
 
 #include "daemon/controller.h"
-#include "daemon/libvirt_channel.h"
-#include "tests/daemon/libvirt_test_node.h"
+#include "daemon/libvirt/channel.h"
+#include "tests/daemon/libvirt/test_node.h"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/controller.h"
-#include "daemon/sim_channel.h"
-#include "daemon/sim_host.h"
+#include "daemon/sim/channel.h"
+#include "daemon/sim/host.h"
 
 namespace {
 

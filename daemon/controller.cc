@@ -12,7 +12,7 @@
 
 namespace balloond {
 
-ControlSettings settingsFromConfig(const config::Config& config) {
+ControllerSettings settingsFromConfig(const config::Config& config) {
   const auto& g = config.guards;
   AckSettings acks;
   acks.min_rate_kib_s = config.acks.min_rate_mib_s * kKibPerMib;
@@ -20,7 +20,7 @@ ControlSettings settingsFromConfig(const config::Config& config) {
   acks.window_s = config.acks.uncooperative_window_s;
   acks.stale_periods = config.acks.stale_periods;
   acks.no_driver_after_s = config.acks.no_driver_after_s;
-  return ControlSettings{
+  return ControllerSettings{
       .policy_name = config.policy.name,
       .guards =
           policy::Guards{
@@ -44,19 +44,19 @@ Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spe
 }
 
 Controller::Controller(Channel& channel, std::unique_ptr<policy::Policy> policy,
-                       ControlSettings settings)
+                       ControllerSettings settings)
     : channel_(channel),
       policy_(std::move(policy)),
       settings_(std::move(settings)),
       tracker_(settings_.acks) {}
 
-void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControlSettings settings) {
+void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControllerSettings settings) {
   policy_ = std::move(policy);
   settings_ = std::move(settings);
   tracker_.setSettings(settings_.acks);
 }
 
-policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm) {
+policy::VmLimits limitsFor(const ControllerSettings& settings, const VmSample& vm) {
   policy::VmLimits limits{.floor_kib = settings.default_floor_kib,
                           .ceiling_kib = vm.max_kib,
                           .excluded = false,

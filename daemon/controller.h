@@ -12,8 +12,8 @@
 #include "config/spec.h"
 #include "daemon/ack_tracker.h"
 #include "daemon/channel.h"
+#include "daemon/persisted_state.h"
 #include "daemon/reclaim.h"
-#include "daemon/state_codec.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/control.h"
@@ -22,7 +22,7 @@
 namespace balloond {
 
 // The parts of the config the controller acts on; swapped whole on reload.
-struct ControlSettings {
+struct ControllerSettings {
   std::string policy_name;
   policy::Guards guards;
   AckSettings acks;
@@ -30,9 +30,9 @@ struct ControlSettings {
   std::vector<config::VmOverrideSpec> overrides;
 };
 
-ControlSettings settingsFromConfig(const config::Config& config);
+ControllerSettings settingsFromConfig(const config::Config& config);
 // A VM's floor, ceiling, exclusion and shares: the defaults, then every matching override.
-policy::VmLimits limitsFor(const ControlSettings& settings, const VmSample& vm);
+policy::VmLimits limitsFor(const ControllerSettings& settings, const VmSample& vm);
 Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spec);
 
 // One VM as the status view and the control socket show it.
@@ -77,11 +77,11 @@ class Controller {
   // An admin reclaim's freed memory stays set aside from growth this long after it succeeds.
   static constexpr double kReclaimHoldS = 60;
 
-  Controller(Channel& channel, std::unique_ptr<policy::Policy> policy, ControlSettings settings);
+  Controller(Channel& channel, std::unique_ptr<policy::Policy> policy, ControllerSettings settings);
 
   TickReport tick();
   // Swaps in a new policy and settings; per-VM history is kept.
-  void reconfigure(std::unique_ptr<policy::Policy> policy, ControlSettings settings);
+  void reconfigure(std::unique_ptr<policy::Policy> policy, ControllerSettings settings);
 
   // Starts an admin reclaim of `kib` over the VMs as of the last tick. The status says
   // cannot-free at once when the floors forbid it; an error if one is already running.
@@ -90,7 +90,7 @@ class Controller {
 
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
-  const ControlSettings& settings() const { return settings_; }
+  const ControllerSettings& settings() const { return settings_; }
   // The last snapshot with every VM's target in force, state and policy history: what SIGUSR1
   // writes and `balloond --evaluate` reads.
   StateDump dumpState() const;
@@ -146,7 +146,7 @@ class Controller {
 
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;
-  ControlSettings settings_;
+  ControllerSettings settings_;
   AckTracker tracker_;
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;

@@ -14,10 +14,14 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "daemon/libvirt_channel.h"
-#include "daemon/sim_channel.h"
+#include "daemon/libvirt/channel.h"
+#include "daemon/sim/channel.h"
 #include "daemon/vm_table.h"
 #include "proto/codec.h"
+
+#ifndef BALLOOND_VERSION
+#define BALLOOND_VERSION "unknown"
+#endif
 
 namespace balloond {
 
@@ -78,9 +82,11 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
       d->controller_->restoreState(*loaded.state);
     }
   }
-  if (auto s = d->startControl(); !s) {
-    return s.error();
+  auto admin = AdminSurface::open(d->io_, *d, d->config_);
+  if (!admin) {
+    return admin.error();
   }
+  d->admin_ = std::move(*admin);
   return d;
 }
 
@@ -315,8 +321,8 @@ void Daemon::stop(const char* why) {
   }
   timer_.cancel();
   signals_.cancel();
-  if (control_server_) {
-    control_server_->close();
+  if (admin_) {
+    admin_->close();
   }
   io_.stop();
 }
@@ -389,6 +395,35 @@ void Daemon::printSummary() const {
     }
   }
   std::fputs(out.c_str(), stdout);
+}
+
+void Daemon::observeTick(std::chrono::steady_clock::time_point started,
+                         std::chrono::steady_clock::time_point scheduled,
+                         const TickReport& report) {
+  const auto done = std::chrono::steady_clock::now();
+  last_tick_duration_s_ = std::chrono::duration<double>(done - started).count();
+  max_tick_duration_s_ = std::max(max_tick_duration_s_, last_tick_duration_s_);
+  if (!options_.virtual_clock && ticks_ > 0) {
+    max_tick_lateness_s_ =
+        std::max(max_tick_lateness_s_, std::chrono::duration<double>(started - scheduled).count());
+  }
+  channel_error_ = report.error;
+  admin_->observeTick(last_tick_duration_s_, report, *controller_);
+}
+
+control::DaemonInfo Daemon::info() const {
+  control::DaemonInfo d;
+  d.version = BALLOOND_VERSION;
+  d.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  d.channel = channel_->name();
+  d.channel_connected = ticks_ > 0 && !channel_error_;
+  d.channel_error = channel_error_;
+  d.tick_s = config_.tick_s;
+  d.ticks = ticks_;
+  d.last_tick_duration_s = last_tick_duration_s_;
+  d.max_tick_duration_s = max_tick_duration_s_;
+  d.max_tick_lateness_s = max_tick_lateness_s_;
+  return d;
 }
 
 }  // namespace balloond

@@ -11,15 +11,12 @@
 #include <string>
 
 #include "config/spec.h"
+#include "daemon/admin/admin_surface.h"
 #include "daemon/channel.h"
-#include "daemon/commands.h"
-#include "daemon/control_server.h"
 #include "daemon/controller.h"
-#include "daemon/metrics.h"
-#include "daemon/metrics_server.h"
 #include "daemon/notify.h"
-#include "daemon/sim_host.h"
-#include "daemon/state_store.h"
+#include "daemon/sim/host.h"
+#include "daemon/state/store.h"
 #include "proto/result.h"
 
 namespace balloond {
@@ -41,7 +38,7 @@ std::string defaultDumpPath();
 // socket and the metrics listener. SIGINT and SIGTERM stop it; SIGHUP and config-reload reload
 // the config (build, check, swap; keep the old one on failure); SIGUSR1 writes the current
 // snapshot, targets and policy history as JSON (proto/README.md).
-class Daemon : public DaemonControl {
+class Daemon : public DaemonAccess {
  public:
   static Result<std::unique_ptr<Daemon>> create(config::Config config, DaemonOptions options);
   // The same, telling a service manager through `notifier` (sd_notify in production).
@@ -51,7 +48,7 @@ class Daemon : public DaemonControl {
   // Runs until stopped; returns the process exit code.
   int run();
 
-  // DaemonControl, for the control socket's commands.
+  // DaemonAccess, for the control socket's commands.
   Controller& controller() override { return *controller_; }
   const config::Config& config() const override { return config_; }
   control::DaemonInfo info() const override;
@@ -67,8 +64,6 @@ class Daemon : public DaemonControl {
   // Writes the state file when the state changed since the last write, or always (`force`).
   void saveState(bool force);
   void stop(const char* why);
-  // Opens the control socket and, when configured, the metrics listener (daemon_control.cc).
-  Status startControl();
   // Records a tick's duration and lateness, for status-get and the metrics.
   void observeTick(std::chrono::steady_clock::time_point started,
                    std::chrono::steady_clock::time_point scheduled, const TickReport& report);
@@ -92,14 +87,11 @@ class Daemon : public DaemonControl {
   int64_t first_balloons_kib_ = 0;
   bool stopping_ = false;
   // Control socket and metrics; the tick's timing as status-get shows it.
-  Metrics metrics_;
   double last_tick_duration_s_ = 0;
   double max_tick_duration_s_ = 0;
   double max_tick_lateness_s_ = 0;
   std::optional<std::string> channel_error_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<ControlServer> control_server_;
-  std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<AdminSurface> admin_;
   // The service manager (systemd/balloond.service is Type=notify).
   std::unique_ptr<Notifier> notifier_;
   bool ready_sent_ = false;

@@ -31,7 +31,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
   if (!policy) {
     return Error{"policy: " + policy.error().message};
   }
-  const ControlSettings settings = settingsFromConfig(config);
+  const ControllerSettings settings = settingsFromConfig(config);
   const Snapshot& snap = dump.snapshot;
   policy::PolicyInput input{.now_s = snap.time_s,
                             .host = snap.host,

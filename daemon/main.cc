@@ -19,7 +19,7 @@
 #include "config/scenario.h"
 #include "daemon/daemon.h"
 #include "daemon/evaluate.h"
-#include "daemon/scenario_runner.h"
+#include "daemon/sim/scenario_runner.h"
 #include "policy/registry.h"
 #include "proto/codec.h"
 

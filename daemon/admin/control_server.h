@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/admin/commands.h"
+#include "proto/result.h"
+
+namespace balloond {
+
+// Where and to whom the control socket listens.
+struct ControlServerOptions {
+  std::string path;
+  std::optional<gid_t> group;        // the socket's group; none: root's group
+  std::optional<gid_t> admin_group;  // its members may run mutating commands (root always may)
+  double idle_timeout_s = 30;
+};
+
+// The control socket's transport: a Unix stream socket on the daemon's io_context. It frames one
+// request per line (at most control::kMaxRequestBytes), reads the peer's credentials, times out
+// idle connections with a well-formed error, and hands each line to `handler`, whose answer it
+// writes back. Every client is asynchronous: none can hold up the tick or another client.
+class ControlServer {
+ public:
+  using Handler = std::function<std::string(std::string_view line, const Peer& peer)>;
+
+  static Result<std::unique_ptr<ControlServer>> create(boost::asio::io_context& io,
+                                                       ControlServerOptions options,
+                                                       Handler handler);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+  ControlServer(ControlServer&&) = delete;
+  ControlServer& operator=(ControlServer&&) = delete;
+
+  // Stops accepting and closes every open connection.
+  void close();
+  [[nodiscard]] int64_t connections() const { return *open_; }
+
+ private:
+  ControlServer(boost::asio::io_context& io, ControlServerOptions options, Handler handler);
+  void accept();
+
+  ControlServerOptions options_;
+  std::shared_ptr<Handler> handler_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after a failed accept (e.g. out of descriptors)
+  std::shared_ptr<int64_t> open_ = std::make_shared<int64_t>(0);
+  std::shared_ptr<bool> closed_ = std::make_shared<bool>(false);
+};
+
+// Resolves a group name; an Error names it when there is no such group.
+Result<gid_t> lookupGroup(const std::string& name);
+// Whether `uid` (primary group `gid`) is root or belongs to `admin_group`.
+bool isAdmin(uid_t uid, gid_t gid, std::optional<gid_t> admin_group);
+
+}  // namespace balloond

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/admin/commands.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "proto/codec.h"
+#include "tests/daemon/fake_channel.h"
+
+namespace balloond {
+namespace {
+
+using control::Request;
+using control::ResultCode;
+using nlohmann::json;
+
+// The daemon as the commands see it: a real controller on a fake channel; reloads are recorded.
+class FakeDaemon : public DaemonAccess {
+ public:
+  FakeDaemon() {
+    config_.source = "test.yaml";
+    config_.policy.name = "margin";
+    config_.guards.inflate_step_mib = 128;
+    channel.snapshot.time_s = 10;
+    channel.snapshot.host = {.total_kib = mibToKib(16384),
+                             .available_kib = mibToKib(8192),
+                             .free_kib = {},
+                             .psi_some_avg10 = {}};
+    channel.addVm("idle", 2048, 2048, 1800);
+    channel.addVm("busy", 2048, 2048, 400);
+    controller_ = std::make_unique<Controller>(channel, std::move(*makePolicy(config_.policy)),
+                                               settingsFromConfig(config_));
+  }
+  Controller& controller() override {
+    if (throw_from_controller) {
+      throw std::runtime_error("boom");
+    }
+    return *controller_;
+  }
+  const config::Config& config() const override { return config_; }
+  control::DaemonInfo info() const override {
+    control::DaemonInfo d;
+    d.version = "test";
+    d.channel = "fake";
+    return d;
+  }
+  Status reload(const std::string& path, bool apply) override {
+    reloads.emplace_back(path, apply);
+    if (path == "bad.yaml") {
+      return Error{"bad.yaml:1:1: tick_s: must be between 0.05 and 60, got 0"};
+    }
+    return Ok{};
+  }
+  // Advances the fake clock one second and runs a tick.
+  TickReport tick() {
+    channel.snapshot.time_s += 1;
+    for (auto& vm : channel.snapshot.vms) {
+      vm.guest.last_update_s = channel.snapshot.time_s;
+    }
+    return controller_->tick();
+  }
+
+  testing::FakeChannel channel;
+  std::vector<std::pair<std::string, bool>> reloads;
+  bool throw_from_controller = false;
+
+ private:
+  config::Config config_;
+  std::unique_ptr<Controller> controller_;
+};
+
+const Peer kAdmin{.uid = 0, .gid = 0, .pid = 1, .admin = true};
+const Peer kReader{.uid = 1000, .gid = 1000, .pid = 2, .admin = false};
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::off);
+    daemon.tick();
+  }
+  control::Response call(const std::string& command, json args = json::object(),
+                         const Peer& peer = kAdmin) {
+    return dispatcher.handle(Request{.command = command, .arguments = std::move(args)}, peer);
+  }
+  FakeDaemon daemon;
+  Dispatcher dispatcher{daemon};
+};
+
+TEST_F(CommandsTest, ListCommandsNamesEveryCommandAndWhetherItMutates) {
+  auto r = call("list-commands");
+  ASSERT_EQ(r.result, ResultCode::kOk);
+  const json& list = r.arguments.at("commands");
+  std::vector<std::string> names;
+  for (const auto& c : list) {
+    names.push_back(c.at("name"));
+    if (c.at("name") == "vm-set" || c.at("name") == "daemon-pause") {
+      EXPECT_TRUE(c.at("mutating").get<bool>());
+    }
+    if (c.at("name") == "vm-list" || c.at("name") == "status-get") {
+      EXPECT_FALSE(c.at("mutating").get<bool>());
+    }
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"list-commands", "status-get", "vm-list", "vm-get", "vm-set",
+                                      "config-get", "config-test", "config-reload", "daemon-pause",
+                                      "daemon-resume", "snapshot-get", "reclaim", "reclaim-get"}));
+}
+
+TEST_F(CommandsTest, UnknownCommandsAndBadLinesGetTheirCodes) {
+  EXPECT_EQ(call("vm-explode").result, ResultCode::kUnknownCommand);
+  EXPECT_EQ(dispatcher.handleLine("{\"command\": ", kAdmin),
+            "{\"result\":1,\"text\":\"malformed JSON: expected one JSON object per line\"}\n");
+  auto r = call("vm-list", {{"verbose", true}});
+  EXPECT_EQ(r.result, ResultCode::kError);
+  EXPECT_EQ(r.text, "unknown argument 'verbose' (this command takes none)");
+  r = call("vm-get", {{"name", 7}});
+  EXPECT_EQ(r.result, ResultCode::kError);
+  EXPECT_EQ(r.text, "argument 'name': expected a non-empty string, got number");
+}
+
+TEST_F(CommandsTest, AnExceptionInAHandlerBecomesResultOne) {
+  daemon.throw_from_controller = true;
+  auto r = call("vm-list");
+  EXPECT_EQ(r.result, ResultCode::kError);
+  EXPECT_EQ(r.text, "'vm-list' failed: boom");
+}
+
+TEST_F(CommandsTest, MutatingCommandsNeedAnAdminPeer) {
+  for (const char* cmd :
+       {"vm-set", "config-test", "config-reload", "daemon-pause", "daemon-resume"}) {
+    EXPECT_EQ(call(cmd, json::object(), kReader).result, ResultCode::kForbidden) << cmd;
+  }
+  for (const char* cmd : {"list-commands", "status-get", "vm-list", "config-get", "snapshot-get"}) {
+    EXPECT_EQ(call(cmd, json::object(), kReader).result, ResultCode::kOk) << cmd;
+  }
+  EXPECT_FALSE(daemon.controller().paused());
+}
+
+TEST_F(CommandsTest, StatusCountsVmsByStateAndSumsReclaimed) {
+  auto r = call("status-get");
+  ASSERT_EQ(r.result, ResultCode::kOk);
+  auto info = control::daemonInfoFromJson(r.arguments);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->version, "test");
+  EXPECT_EQ(info->host.available_kib, mibToKib(8192));
+  EXPECT_EQ(info->vms_by_state,
+            (std::map<std::string, int64_t>{{"converging", 1}, {"settled", 1}}));
+  EXPECT_EQ(info->reclaimed_kib, 0);
+}
+
+TEST_F(CommandsTest, VmGetShowsStatsAndTheLastDecisions) {
+  for (int i = 0; i < 3; ++i) {
+    daemon.channel.snapshot.vms[0].actual_kib -= mibToKib(128);
+    daemon.channel.snapshot.vms[0].guest.available_kib =
+        *daemon.channel.snapshot.vms[0].guest.available_kib - mibToKib(128);
+    daemon.tick();
+  }
+  auto r = call("vm-get", {{"name", "idle"}, {"decisions", 2}});
+  ASSERT_EQ(r.result, ResultCode::kOk) << r.text;
+  auto vm = control::vmInfoFromJson(r.arguments);
+  ASSERT_TRUE(vm.ok()) << vm.error().message;
+  ASSERT_EQ(vm->decisions.size(), 2U);
+  EXPECT_EQ(vm->decisions[1].to_kib, vm->target_kib);
+  EXPECT_EQ(vm->decisions[1].from_kib, vm->decisions[0].to_kib);
+  EXPECT_EQ(vm->decisions[1].reason, "available-above-margin/inflate-step");
+  ASSERT_TRUE(vm->stats.has_value());
+  EXPECT_EQ(vm->stats->available_kib, daemon.channel.snapshot.vms[0].guest.available_kib);
+
+  EXPECT_EQ(call("vm-get", {{"name", "ghost"}}).result, ResultCode::kEmpty);
+  EXPECT_EQ(call("vm-get", {{"name", "idle"}, {"decisions", 99}}).result, ResultCode::kError);
+}
+
+TEST_F(CommandsTest, APinIsAppliedThroughTheGuardsAndPersistsUntilCleared) {
+  auto r = call("vm-set", {{"name", "busy"}, {"pin_mib", 1024}});
+  ASSERT_EQ(r.result, ResultCode::kOk) << r.text;
+  // A pin is a floor and a ceiling; the ceiling guard comes last, so the target goes straight
+  // to the pin (no step limit above a ceiling) and its reason says which guard put it there.
+  daemon.tick();
+  auto vm = control::vmInfoFromJson(call("vm-get", {{"name", "busy"}}).arguments);
+  EXPECT_EQ(vm->target_kib, mibToKib(1024));
+  EXPECT_EQ(vm->floor_kib, mibToKib(1024));
+  EXPECT_EQ(vm->ceiling_kib, mibToKib(1024));
+  EXPECT_EQ(vm->reason, "available-within-margin/ceiling");
+  EXPECT_EQ(vm->runtime_override.pin_kib, mibToKib(1024));
+  EXPECT_EQ(daemon.channel.pushes.back(),
+            (std::pair<std::string, int64_t>{"busy", mibToKib(1024)}));
+  // vm-list shows it too, and it survives a reconfigure.
+  auto list = call("vm-list");
+  EXPECT_EQ(list.arguments.at("vms")[1].at("runtime_override").at("pin_kib"), mibToKib(1024));
+  daemon.controller().reconfigure(std::move(*makePolicy(daemon.config().policy)),
+                                  settingsFromConfig(daemon.config()));
+  daemon.tick();
+  EXPECT_EQ(daemon.controller().runtimeOverrides().count("busy"), 1U);
+
+  r = call("vm-set", {{"name", "busy"}, {"clear", true}});
+  EXPECT_EQ(r.text, "overrides cleared");
+  EXPECT_TRUE(daemon.controller().runtimeOverrides().empty());
+}
+
+TEST_F(CommandsTest, VmSetChecksItsArguments) {
+  EXPECT_EQ(call("vm-set", {{"name", "ghost"}, {"floor_mib", 1}}).result, ResultCode::kEmpty);
+  EXPECT_EQ(call("vm-set", {{"name", "idle"}, {"pin_mib", 4096}}).text,
+            "pin_mib must be at most the VM's max (2048 MiB)");
+  EXPECT_EQ(call("vm-set", {{"name", "idle"}, {"floor_mib", 900}, {"ceiling_mib", 800}}).text,
+            "floor_mib must be at most ceiling_mib");
+  EXPECT_EQ(call("vm-set", {{"name", "idle"}, {"floor_mib", -1}}).result, ResultCode::kError);
+  EXPECT_EQ(call("vm-set", {{"name", "idle"}, {"excluded", "yes"}}).text,
+            "argument 'excluded': expected true or false, got string");
+  EXPECT_TRUE(daemon.controller().runtimeOverrides().empty());
+}
+
+TEST_F(CommandsTest, ExcludingAtRuntimeStopsPushesToThatVm) {
+  ASSERT_EQ(call("vm-set", {{"name", "idle"}, {"excluded", true}}).result, ResultCode::kOk);
+  daemon.channel.pushes.clear();
+  daemon.tick();
+  daemon.tick();
+  for (const auto& [vm, kib] : daemon.channel.pushes) {
+    EXPECT_NE(vm, "idle");
+  }
+  auto vm = control::vmInfoFromJson(call("vm-get", {{"name", "idle"}}).arguments);
+  EXPECT_EQ(vm->state, "excluded");
+  ASSERT_EQ(call("vm-set", {{"name", "idle"}, {"excluded", false}}).result, ResultCode::kOk);
+  daemon.tick();
+  EXPECT_EQ(call("vm-get", {{"name", "idle"}}).arguments.at("state"), "converging");
+}
+
+TEST_F(CommandsTest, PauseStopsTargetChangesAndRestoreGivesEveryVmItsMax) {
+  ASSERT_EQ(call("daemon-pause").result, ResultCode::kOk);
+  daemon.channel.pushes.clear();
+  daemon.channel.snapshot.vms[0].guest.available_kib = mibToKib(1900);
+  daemon.tick();
+  EXPECT_TRUE(daemon.channel.pushes.empty());
+  EXPECT_EQ(call("status-get").text, "paused");
+
+  auto r = call("daemon-pause", {{"restore", true}});
+  EXPECT_EQ(r.arguments.at("restored"), 1);  // idle was shrunk before the pause
+  ASSERT_EQ(daemon.channel.pushes.size(), 1U);
+  EXPECT_EQ(daemon.channel.pushes[0], (std::pair<std::string, int64_t>{"idle", mibToKib(2048)}));
+  EXPECT_EQ(call("vm-get", {{"name", "idle"}}).arguments.at("reason"), "operator-restore");
+
+  ASSERT_EQ(call("daemon-resume").result, ResultCode::kOk);
+  EXPECT_FALSE(daemon.controller().paused());
+}
+
+TEST_F(CommandsTest, ConfigTestAndReloadShareTheReloadPath) {
+  EXPECT_EQ(call("config-test", {{"path", "other.yaml"}}).text, "other.yaml: ok");
+  auto r = call("config-test", {{"path", "bad.yaml"}});
+  EXPECT_EQ(r.result, ResultCode::kError);
+  EXPECT_EQ(r.text, "bad.yaml:1:1: tick_s: must be between 0.05 and 60, got 0");
+  EXPECT_EQ(call("config-reload").text, "reloaded test.yaml");
+  EXPECT_EQ(daemon.reloads, (std::vector<std::pair<std::string, bool>>{
+                                {"other.yaml", false}, {"bad.yaml", false}, {"", true}}));
+  EXPECT_EQ(call("config-reload", {{"path", "x"}}).result, ResultCode::kError);
+}
+
+TEST_F(CommandsTest, ReclaimStartsAPlanAndReclaimGetFollowsIt) {
+  EXPECT_EQ(call("reclaim-get").result, ResultCode::kEmpty);
+  EXPECT_EQ(call("reclaim", {{"mib", 64}}, kReader).result, ResultCode::kForbidden);
+  EXPECT_EQ(call("reclaim").text, "argument 'mib': missing");
+  EXPECT_EQ(call("reclaim", {{"mib", 0}}).result, ResultCode::kError);
+
+  auto r = call("reclaim", {{"mib", 256}});
+  ASSERT_EQ(r.result, ResultCode::kOk) << r.text;
+  auto info = control::reclaimInfoFromJson(r.arguments);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->outcome, "in-progress");
+  EXPECT_EQ(info->requested_kib, mibToKib(256));
+  int64_t planned = 0;
+  for (const auto& [vm, kib] : info->plan_kib) {
+    planned += kib;
+  }
+  EXPECT_EQ(planned, mibToKib(256));
+  EXPECT_EQ(call("reclaim", {{"mib", 1}}).text.find("is still in progress") != std::string::npos,
+            true);
+  EXPECT_EQ(call("reclaim-get", json::object(), kReader).result, ResultCode::kOk);
+
+  // More than every floor allows: cannot-free at once, as an error that carries the status.
+  FakeDaemon other;
+  other.tick();
+  Dispatcher d2(other);
+  auto big = d2.handle(Request{.command = "reclaim", .arguments = {{"mib", 100000}}}, kAdmin);
+  EXPECT_EQ(big.result, ResultCode::kError);
+  EXPECT_EQ(big.arguments.at("outcome"), "cannot-free");
+
+  other.controller().setPaused(true);
+  EXPECT_EQ(d2.handle(Request{.command = "reclaim", .arguments = {{"mib", 1}}}, kAdmin).text,
+            "the daemon is paused: daemon-resume first");
+}
+
+TEST_F(CommandsTest, ConfigGetAndSnapshotGetUseTheCodecs) {
+  auto c = call("config-get");
+  EXPECT_EQ(c.arguments.at("policy").at("name"), "margin");
+  EXPECT_EQ(c.arguments.at("guards").at("inflate_step_mib"), 128);
+  EXPECT_EQ(c.arguments.at("acks").at("stuck_after_s"), 5);
+  EXPECT_EQ(c.arguments.at("control").at("socket"), "/run/balloond/control.sock");
+  auto s = call("snapshot-get");
+  auto snap = stateDumpFromJson(s.arguments);
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(snap->snapshot.vms.size(), 2U);
+  EXPECT_EQ(snap->snapshot.time_s, daemon.channel.snapshot.time_s);
+  EXPECT_EQ(snap->control.size(), 2U);
+}
+
+}  // namespace
+}  // namespace balloond
