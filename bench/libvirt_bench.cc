@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/libvirt/channel.h"
 #include "tests/daemon/libvirt/test_node.h"
@@ -49,8 +50,8 @@ void BM_LibvirtTick(benchmark::State& state) {
   balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, false);
   balloond::config::Config c;
   c.policy.name = "margin";
-  auto policy = balloond::makePolicy(c.policy);
-  balloond::Controller controller(channel, std::move(*policy), balloond::settingsFromConfig(c));
+  auto policy = balloond::compile(c);
+  balloond::Controller controller(channel, std::move(policy->policy), std::move(policy->settings));
   controller.tick();
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     benchmark::DoNotOptimize(controller.tick());

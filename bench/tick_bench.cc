@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sim/channel.h"
 #include "daemon/sim/host.h"
@@ -37,8 +38,8 @@ void BM_ControllerTick(benchmark::State& state) {
   const auto cfg = manyVms(static_cast<int>(state.range(0)));
   balloond::sim::SimHost host(cfg.channel.sim);
   balloond::SimChannel channel(host);
-  auto policy = balloond::makePolicy(cfg.policy);
-  balloond::Controller controller(channel, std::move(*policy), balloond::settingsFromConfig(cfg));
+  auto policy = balloond::compile(cfg);
+  balloond::Controller controller(channel, std::move(policy->policy), std::move(policy->settings));
   for (auto _ : state) {
     state.PauseTiming();
     host.advance(1);

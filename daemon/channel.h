@@ -10,8 +10,9 @@
 namespace balloond {
 
 // The seam to a hypervisor: list VMs with their balloon stats, and push targets.
-// Implementations: the simulated host (sim), libvirt, QMP. The controller calls read() once per
-// tick and push() for each changed target.
+// Implementations: the simulated host (daemon/sim/) and libvirt (daemon/libvirt/); compile()
+// opens the one a configuration names. The controller calls read() once per tick and push() for
+// each changed target.
 class Channel {
  public:
   virtual ~Channel() = default;

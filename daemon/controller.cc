@@ -8,40 +8,8 @@
 #include <set>
 
 #include "daemon/runtime_override.h"
-#include "policy/registry.h"
 
 namespace balloond {
-
-ControllerSettings settingsFromConfig(const config::Config& config) {
-  const auto& g = config.guards;
-  AckSettings acks;
-  acks.min_rate_kib_s = config.acks.min_rate_mib_s * kKibPerMib;
-  acks.stuck_after_s = config.acks.stuck_after_s;
-  acks.window_s = config.acks.uncooperative_window_s;
-  acks.stale_periods = config.acks.stale_periods;
-  acks.no_driver_after_s = config.acks.no_driver_after_s;
-  return ControllerSettings{
-      .policy_name = config.policy.name,
-      .guards =
-          policy::Guards{
-              .inflate_step_kib = mibToKib(g.inflate_step_mib),
-              .inflate_step_fraction = g.inflate_step_fraction,
-              .emergency_step_factor = g.emergency_step_factor,
-              .deflate_step_kib = mibToKib(g.deflate_step_mib),
-              .min_change_kib = mibToKib(g.min_change_mib),
-              .need_margin_kib = mibToKib(g.need_margin_mib),
-              .grow_holdoff_s = g.grow_holdoff_s,
-              .host_reserve_kib = mibToKib(g.host_reserve_mib),
-          },
-      .acks = acks,
-      .default_floor_kib = mibToKib(config.default_floor_mib),
-      .overrides = config.vms,
-  };
-}
-
-Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spec) {
-  return policy::Registry::instance().create(spec.name, spec.params);
-}
 
 Controller::Controller(Channel& channel, std::unique_ptr<policy::Policy> policy,
                        ControllerSettings settings)

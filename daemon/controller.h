@@ -30,10 +30,8 @@ struct ControllerSettings {
   std::vector<config::VmOverrideSpec> overrides;
 };
 
-ControllerSettings settingsFromConfig(const config::Config& config);
 // A VM's floor, ceiling, exclusion and shares: the defaults, then every matching override.
 policy::VmLimits limitsFor(const ControllerSettings& settings, const VmSample& vm);
-Result<std::unique_ptr<policy::Policy>> makePolicy(const config::PolicySpec& spec);
 
 // One VM as the status view and the control socket show it.
 struct VmStatus {

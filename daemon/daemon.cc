@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "daemon/compile.h"
 #include "daemon/libvirt/channel.h"
 #include "daemon/sim/channel.h"
 #include "daemon/vm_table.h"
@@ -26,6 +27,29 @@
 namespace balloond {
 
 namespace {
+
+// The process's channels: libvirt through the real API, or the simulated host, which the daemon
+// keeps to advance its clock.
+class DaemonChannels : public ChannelOpener {
+ public:
+  DaemonChannels(std::unique_ptr<sim::SimHost>& sim, bool virtual_clock)
+      : sim_(sim), virtual_clock_(virtual_clock) {}
+
+  Result<std::unique_ptr<Channel>> openSim(const config::SimHostSpec& spec) override {
+    sim_ = std::make_unique<sim::SimHost>(spec);
+    return std::unique_ptr<Channel>(std::make_unique<SimChannel>(*sim_));
+  }
+  Result<std::unique_ptr<Channel>> openLibvirt(const config::LibvirtSpec& spec) override {
+    if (virtual_clock_) {
+      return Error{"--virtual-clock needs the simulated host (channel type sim)"};
+    }
+    return std::unique_ptr<Channel>(std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), spec));
+  }
+
+ private:
+  std::unique_ptr<sim::SimHost>& sim_;
+  bool virtual_clock_;
+};
 
 double secondsBetween(std::chrono::steady_clock::time_point a,
                       std::chrono::steady_clock::time_point b) {
@@ -53,31 +77,18 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOptions options,
                                                std::unique_ptr<Notifier> notifier) {
-  if (config.channel.type != "sim" && config.channel.type != "libvirt") {
-    return Error{"channel '" + config.channel.type + "' is not available in this build"};
-  }
-  if (config.channel.type != "sim" && options.virtual_clock) {
-    return Error{"--virtual-clock needs the simulated host (channel type sim)"};
-  }
-  auto policy = makePolicy(config.policy);
-  if (!policy) {
-    return Error{config.source + ": policy: " + policy.error().message};
-  }
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
   d->notifier_ = std::move(notifier);
-  if (d->config_.channel.type == "libvirt") {
-    d->channel_ =
-        std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), d->config_.channel.libvirt);
-  } else {
-    d->sim_ = std::make_unique<sim::SimHost>(d->config_.channel.sim);
-    d->channel_ = std::make_unique<SimChannel>(*d->sim_);
+  DaemonChannels channels(d->sim_, d->options_.virtual_clock);
+  auto compiled = compile(d->config_, &channels);
+  if (!compiled) {
+    return compiled.error();
   }
-  d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(*policy),
-                                                settingsFromConfig(d->config_));
-  const std::string state_dir = d->config_.state_dir.value_or(
-      d->config_.channel.type == "libvirt" ? config::kDefaultStateDir : "");
-  if (!state_dir.empty()) {
-    d->state_store_ = std::make_unique<StateStore>(state_dir);
+  d->channel_ = std::move(compiled->channel);
+  d->controller_ = std::make_unique<Controller>(*d->channel_, std::move(compiled->policy),
+                                                std::move(compiled->settings));
+  if (!compiled->state_dir.empty()) {
+    d->state_store_ = std::make_unique<StateStore>(compiled->state_dir);
     if (auto loaded = d->state_store_->load(); loaded.state) {
       d->controller_->restoreState(*loaded.state);
     }
@@ -226,9 +237,9 @@ Status Daemon::reload(const std::string& path, bool apply) {
   if (!config) {
     return failed(config.error().message);
   }
-  auto policy = makePolicy(config->policy);
-  if (!policy) {
-    return failed(config->source + ": policy: " + policy.error().message);
+  auto compiled = compile(*config);
+  if (!compiled) {
+    return failed(compiled.error().message);
   }
   if (!apply) {
     return Ok{};
@@ -250,7 +261,7 @@ Status Daemon::reload(const std::string& path, bool apply) {
     spdlog::warn("config-reload-partial restart_needed={} (the other changes are applied)",
                  fmt::join(needs_restart, ","));
   }
-  controller_->reconfigure(std::move(*policy), settingsFromConfig(*config));
+  controller_->reconfigure(std::move(compiled->policy), std::move(compiled->settings));
   config_ = std::move(*config);
   spdlog::info("config-reloaded policy={}", config_.policy.name);
   return Ok{};

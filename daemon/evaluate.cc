@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "policy/guards.h"
 
@@ -27,11 +28,11 @@ policy::AckState derivedState(const VmSample& vm, bool excluded, double now_s) {
 }  // namespace
 
 Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config& config) {
-  auto policy = makePolicy(config.policy);
-  if (!policy) {
-    return Error{"policy: " + policy.error().message};
+  auto compiled = compile(config);
+  if (!compiled) {
+    return compiled.error();
   }
-  const ControllerSettings settings = settingsFromConfig(config);
+  const ControllerSettings& settings = compiled->settings;
   const Snapshot& snap = dump.snapshot;
   policy::PolicyInput input{.now_s = snap.time_s,
                             .host = snap.host,
@@ -61,7 +62,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
                                        .stats_fresh = state != policy::AckState::kStale});
   }
   policy::PolicyState history = dump.history;
-  const auto proposed = (*policy)->decide(input, history);
+  const auto proposed = compiled->policy->decide(input, history);
   const auto guarded = policy::applyGuards(input, proposed, settings.guards, history);
 
   std::map<std::string, const policy::Decision*> by_vm;

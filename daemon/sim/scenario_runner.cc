@@ -8,10 +8,11 @@
 #include <optional>
 #include <set>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
-#include "daemon/sim/scenario_checks.h"
 #include "daemon/sim/channel.h"
 #include "daemon/sim/host.h"
+#include "daemon/sim/scenario_checks.h"
 
 namespace balloond {
 
@@ -50,8 +51,9 @@ class Run {
  private:
   static config::SimHostSpec hostSpec(const config::ScenarioSpec& spec);
   Controller make(const config::ScenarioSpec& spec) {
-    auto policy = makePolicy(spec.config.policy);
-    return {channel_, std::move(*policy), settingsFromConfig(spec.config)};
+    // The grammar has checked the policy, so compiling cannot fail here.
+    auto compiled = compile(spec.config);
+    return {channel_, std::move(compiled->policy), std::move(compiled->settings)};
   }
   void applyEvents(double from_s, double to_s);
   void checkInvariants(double t);

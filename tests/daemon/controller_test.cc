@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/compile.h"
 #include "tests/daemon/fake_channel.h"
 
 namespace balloond {
@@ -31,9 +32,9 @@ class ControllerTest : public ::testing::Test {
                              .psi_some_avg10 = {}};
   }
   Controller make(const config::Config& c = baseConfig()) {
-    auto policy = makePolicy(c.policy);
+    auto policy = compile(c);
     EXPECT_TRUE(policy.ok());
-    return Controller(channel, std::move(*policy), settingsFromConfig(c));
+    return Controller(channel, std::move(policy->policy), std::move(policy->settings));
   }
   const VmStatus& status(const Controller& c, const std::string& name) {
     for (const auto& s : c.status()) {
@@ -153,9 +154,9 @@ TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
   c.tick();
   config::Config cfg = baseConfig();
   cfg.default_floor_mib = 1990;
-  auto policy = makePolicy(cfg.policy);
+  auto policy = compile(cfg);
   ASSERT_TRUE(policy.ok());
-  c.reconfigure(std::move(*policy), settingsFromConfig(cfg));
+  c.reconfigure(std::move(policy->policy), std::move(policy->settings));
   channel.snapshot.time_s = 11;
   channel.snapshot.vms[0].guest.last_update_s = 11;
   const TickReport r = c.tick();

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "daemon/compile.h"
 #include "proto/codec.h"
 #include "tests/daemon/fake_channel.h"
 
@@ -30,8 +31,9 @@ class FakeDaemon : public DaemonAccess {
                              .psi_some_avg10 = {}};
     channel.addVm("idle", 2048, 2048, 1800);
     channel.addVm("busy", 2048, 2048, 400);
-    controller_ = std::make_unique<Controller>(channel, std::move(*makePolicy(config_.policy)),
-                                               settingsFromConfig(config_));
+    auto compiled = compile(config_);
+    controller_ = std::make_unique<Controller>(channel, std::move(compiled->policy),
+                                               std::move(compiled->settings));
   }
   Controller& controller() override {
     if (throw_from_controller) {
@@ -189,8 +191,8 @@ TEST_F(CommandsTest, APinIsAppliedThroughTheGuardsAndPersistsUntilCleared) {
   // vm-list shows it too, and it survives a reconfigure.
   auto list = call("vm-list");
   EXPECT_EQ(list.arguments.at("vms")[1].at("runtime_override").at("pin_kib"), mibToKib(1024));
-  daemon.controller().reconfigure(std::move(*makePolicy(daemon.config().policy)),
-                                  settingsFromConfig(daemon.config()));
+  auto compiled = compile(daemon.config());
+  daemon.controller().reconfigure(std::move(compiled->policy), std::move(compiled->settings));
   daemon.tick();
   EXPECT_EQ(daemon.controller().runtimeOverrides().count("busy"), 1U);
 

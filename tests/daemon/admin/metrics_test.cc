@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/compile.h"
 #include "tests/daemon/fake_channel.h"
 
 namespace balloond {
@@ -38,7 +39,8 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   channel.addVm("idle", 2048, 2048, 1800);
   config::Config config;
   config.policy.name = "margin";
-  Controller c(channel, std::move(*makePolicy(config.policy)), settingsFromConfig(config));
+  auto compiled = compile(config);
+  Controller c(channel, std::move(compiled->policy), std::move(compiled->settings));
   Metrics m;
 
   TickReport r = c.tick();  // idle is asked to shrink by one step

@@ -5,6 +5,7 @@
 #include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "tests/daemon/libvirt/fake_api.h"
 
@@ -313,9 +314,9 @@ TEST_F(LibvirtChannelTest, ReconnectKeepsTheControllersPerVmHistory) {
   config::Config c;
   c.policy.name = "margin";
   c.default_floor_mib = 256;
-  auto policy = makePolicy(c.policy);
+  auto policy = compile(c);
   ASSERT_TRUE(policy.ok());
-  Controller controller(channel(), std::move(*policy), settingsFromConfig(c));
+  Controller controller(channel(), std::move(policy->policy), std::move(policy->settings));
 
   TickReport r = controller.tick();
   ASSERT_FALSE(r.error);
@@ -356,9 +357,9 @@ TEST_F(LibvirtChannelTest, MinGuaranteeRaisesTheFloor) {
   c.policy.name = "margin";
   c.default_floor_mib = 256;
   c.guards.inflate_step_mib = 4096;
-  auto policy = makePolicy(c.policy);
+  auto policy = compile(c);
   ASSERT_TRUE(policy.ok());
-  Controller controller(channel(), std::move(*policy), settingsFromConfig(c));
+  Controller controller(channel(), std::move(policy->policy), std::move(policy->settings));
   controller.tick();
   ASSERT_EQ(controller.status().size(), 1U);
   EXPECT_EQ(controller.status()[0].floor_kib, 2048 * kMib);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/libvirt/channel.h"
 #include "tests/daemon/libvirt/test_node.h"
@@ -55,9 +56,9 @@ TEST(LibvirtTestDriverTest, ThousandDomainsInOneTick) {
   config::Config c;
   c.policy.name = "margin";
   c.default_floor_mib = 256;
-  auto policy = makePolicy(c.policy);
+  auto policy = compile(c);
   ASSERT_TRUE(policy.ok());
-  Controller controller(channel, std::move(*policy), settingsFromConfig(c));
+  Controller controller(channel, std::move(policy->policy), std::move(policy->settings));
 
   const TickReport first = controller.tick();
   ASSERT_FALSE(first.error) << *first.error;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/loader.h"
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sim/channel.h"
 #include "daemon/sim/host.h"
@@ -42,14 +43,15 @@ config::PhaseSpec ramp(double from, double to, double duration_s) {
 
 // A simulated host, its channel and a controller, built from one config.
 struct Rig {
-  explicit Rig(const config::Config& cfg)
+  explicit Rig(const config::Config& cfg) : Rig(cfg, compiled(cfg)) {}
+  Rig(const config::Config& cfg, Compiled parts)
       : host(cfg.channel.sim),
         channel(host),
-        controller(channel, policyOf(cfg), settingsFromConfig(cfg)) {}
-  static std::unique_ptr<policy::Policy> policyOf(const config::Config& cfg) {
-    auto p = makePolicy(cfg.policy);
-    EXPECT_TRUE(p.ok());
-    return std::move(*p);
+        controller(channel, std::move(parts.policy), std::move(parts.settings)) {}
+  static Compiled compiled(const config::Config& cfg) {
+    auto c = compile(cfg);
+    EXPECT_TRUE(c.ok());
+    return std::move(*c);
   }
   sim::SimHost host;
   SimChannel channel;

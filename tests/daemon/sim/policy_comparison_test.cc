@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "config/loader.h"
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sim/channel.h"
 #include "daemon/sim/host.h"
@@ -38,9 +39,9 @@ Outcome run(const std::string& policy) {
   cfg->policy.name = policy;
   sim::SimHost host(cfg->channel.sim);
   SimChannel channel(host);
-  auto p = makePolicy(cfg->policy);
+  auto p = compile(*cfg);
   EXPECT_TRUE(p.ok());
-  Controller controller(channel, std::move(*p), settingsFromConfig(*cfg));
+  Controller controller(channel, std::move(p->policy), std::move(p->settings));
   Outcome o;
   int64_t ticks = 0;
   runOnVirtualClock(host, controller, cfg->tick_s, kDurationS, [&](const TickReport& r) {

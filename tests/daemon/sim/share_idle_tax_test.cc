@@ -10,6 +10,7 @@
 
 #include <cstdio>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sim/channel.h"
 #include "daemon/sim/host.h"
@@ -55,9 +56,9 @@ Allocation runWithTax(double tax_rate) {
   c.guards.inflate_step_mib = 16;
   sim::SimHost host(c.channel.sim);
   SimChannel channel(host);
-  auto policy = makePolicy(c.policy);
+  auto policy = compile(c);
   EXPECT_TRUE(policy.ok());
-  Controller controller(channel, std::move(*policy), settingsFromConfig(c));
+  Controller controller(channel, std::move(policy->policy), std::move(policy->settings));
   runOnVirtualClock(host, controller, 1, 300);
   return {host.guest("idle")->actual_mib, host.guest("active")->actual_mib};
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "tests/daemon/fake_channel.h"
 
@@ -216,9 +217,10 @@ class RestoreTest : public ::testing::Test {
     }
   }
   static std::unique_ptr<Controller> make(FakeChannel& ch) {
-    auto policy = makePolicy(cfg().policy);
-    EXPECT_TRUE(policy.ok());
-    return std::make_unique<Controller>(ch, std::move(*policy), settingsFromConfig(cfg()));
+    auto compiled = compile(cfg());
+    EXPECT_TRUE(compiled.ok());
+    return std::make_unique<Controller>(ch, std::move(compiled->policy),
+                                        std::move(compiled->settings));
   }
   static const VmStatus* status(const Controller& c, const std::string& name) {
     for (const auto& s : c.status()) {
