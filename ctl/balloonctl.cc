@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ctl/client.h"
+#include "ctl/render.h"
 #include "proto/codec.h"
 #include "proto/control.h"
 
@@ -28,6 +29,7 @@ using balloond::control::Request;
 using balloond::control::Response;
 using balloond::control::ResultCode;
 using nlohmann::json;
+using namespace balloond::ctl;  // NOLINT(google-build-using-namespace): the renderers
 
 // Exit codes, also printed by `help`.
 constexpr int kExitOk = 0;
@@ -38,10 +40,6 @@ constexpr int kExitForbidden = 4;  // result 4, or permission denied on the sock
 constexpr int kExitNoDaemon = 5;   // no socket at the path, or nobody listening
 constexpr int kExitNoAnswer = 6;   // connected, but no valid answer in time
 constexpr const char* kDefaultSocket = "/run/balloond/control.sock";
-
-std::string mib(int64_t kib) {
-  return std::to_string((kib + 512) / 1024);  // nearest MiB
-}
 
 // --- Argument helpers: each subcommand turns its words into the request's arguments.
 
@@ -158,129 +156,8 @@ Result<json> reclaimArgs(const Words& w) {
   return json{{"mib", *n}};
 }
 
-// --- Human renderers.
-
-using Render = void (*)(const Response& r);
-
-void printText(const Response& r) {
-  (void)std::printf("%s\n", r.text.c_str());
-}
-
-void printPretty(const Response& r) {
-  (void)std::printf("%s\n", r.arguments.dump(2).c_str());
-}
-
-std::string vmTable(const json& vms) {
-  std::string out =
-      fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}\n", "VM", "MAX", "TARGET",
-                  "ACTUAL", "AVAIL", "FLOOR", "CEIL", "STATE", "REASON");
-  for (const auto& j : vms) {
-    auto vm = balloond::control::vmInfoFromJson(j);
-    if (!vm) {
-      out += "? " + vm.error().message + "\n";
-      continue;
-    }
-    out += fmt::format("{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {:<13} {}{}\n", vm->name,
-                       mib(vm->max_kib), mib(vm->target_kib), mib(vm->actual_kib),
-                       vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib),
-                       mib(vm->ceiling_kib), vm->state, vm->reason,
-                       vm->runtime_override.empty() ? "" : "  [runtime override]");
-  }
-  return out;
-}
-
-void printVmList(const Response& r) {
-  (void)std::fputs(vmTable(r.arguments.value("vms", json::array())).c_str(), stdout);
-}
-
-std::string statusText(const json& j) {
-  auto d = balloond::control::daemonInfoFromJson(j);
-  if (!d) {
-    return d.error().message + "\n";
-  }
-  std::string states;
-  for (const auto& [state, n] : d->vms_by_state) {
-    states += fmt::format("{}{} {}", states.empty() ? "" : ", ", n, state);
-  }
-  return fmt::format(
-      "balloond {}, up {:.0f} s, {}\n"
-      "channel:   {} ({}{})\n"
-      "ticks:     {} every {:g} s; last {:.3f} ms, max {:.3f} ms, max lateness {:.3f} ms\n"
-      "host:      {} MiB total, {} MiB available\n"
-      "reclaimed: {} MiB held by balloons\n"
-      "VMs:       {}\n",
-      d->version, d->uptime_s, d->paused ? "PAUSED" : "running", d->channel,
-      d->channel_connected ? "connected" : "not connected",
-      d->channel_error ? ": " + *d->channel_error : "", d->ticks, d->tick_s,
-      d->last_tick_duration_s * 1e3, d->max_tick_duration_s * 1e3, d->max_tick_lateness_s * 1e3,
-      mib(d->host.total_kib), mib(d->host.available_kib), mib(d->reclaimed_kib),
-      states.empty() ? "none" : states);
-}
-
-void printStatus(const Response& r) {
-  (void)std::fputs(statusText(r.arguments).c_str(), stdout);
-}
-
-void printVm(const Response& r) {
-  auto vm = balloond::control::vmInfoFromJson(r.arguments);
-  if (!vm) {
-    (void)std::printf("%s\n", vm.error().message.c_str());
-    return;
-  }
-  std::string out = fmt::format(
-      "{}: {}{} (reason: {}, since {:.1f} s)\n"
-      "  max {} MiB, target {} MiB, actual {} MiB, available {} MiB\n"
-      "  floor {} MiB, ceiling {} MiB\n",
-      vm->name, vm->state, vm->state_reason.empty() ? "" : " [" + vm->state_reason + "]",
-      vm->reason, vm->last_change_s, mib(vm->max_kib), mib(vm->target_kib), mib(vm->actual_kib),
-      vm->available_kib ? mib(*vm->available_kib) : "-", mib(vm->floor_kib), mib(vm->ceiling_kib));
-  const auto& o = vm->runtime_override;
-  if (!o.empty()) {
-    out += "  runtime override (until cleared):";
-    if (o.pin_kib) out += " pin " + mib(*o.pin_kib) + " MiB";
-    if (o.floor_kib) out += " floor " + mib(*o.floor_kib) + " MiB";
-    if (o.ceiling_kib) out += " ceiling " + mib(*o.ceiling_kib) + " MiB";
-    if (o.excluded) out += *o.excluded ? " excluded" : " included";
-    out += "\n";
-  }
-  if (vm->stats) {
-    out += "  guest stats: " + balloond::toJson(*vm->stats).dump() + "\n";
-  }
-  out += fmt::format("  last {} decisions:\n", vm->decisions.size());
-  for (const auto& d : vm->decisions) {
-    out += fmt::format("    {:>9.1f} s  {:>6} -> {:>6} MiB  {}\n", d.time_s, mib(d.from_kib),
-                       mib(d.to_kib), d.reason);
-  }
-  (void)std::fputs(out.c_str(), stdout);
-}
-
-void printReclaim(const Response& r) {
-  auto info = balloond::control::reclaimInfoFromJson(r.arguments);
-  if (!info) {
-    (void)std::printf("%s\n", r.text.c_str());
-    return;
-  }
-  std::string out =
-      fmt::format("reclaim {}: {} ({} of {} MiB freed)\n  {}\n", info->id, info->outcome,
-                  mib(info->freed_kib), mib(info->requested_kib), info->text);
-  for (const auto& [vm, kib] : info->plan_kib) {
-    out += fmt::format("  plan: {:<14} gives {:>6} MiB\n", vm, mib(kib));
-  }
-  for (const auto& vm : info->refused_by) {
-    out += fmt::format("  refused by: {}\n", vm);
-  }
-  (void)std::fputs(out.c_str(), stdout);
-}
-
-void printCommands(const Response& r) {
-  for (const auto& j : r.arguments.value("commands", json::array())) {
-    auto c = balloond::control::commandInfoFromJson(j);
-    if (c) {
-      (void)std::printf("%-16s %-9s %s\n", c->name.c_str(), c->mutating ? "mutating" : "read-only",
-                        c->help.c_str());
-    }
-  }
-}
+// One kind of answer as text.
+using Render = std::string (*)(const Response& r);
 
 // One subcommand: its name is the control command it sends.
 struct Subcommand {
@@ -292,25 +169,26 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
-    {"list-commands", "", "the daemon's commands", noArgs, printCommands},
-    {"status-get", "", "version, uptime, channel, tick timing, host memory", noArgs, printStatus},
-    {"vm-list", "", "every VM as a table", noArgs, printVmList},
+    {"list-commands", "", "the daemon's commands", noArgs, commandsText},
+    {"status-get", "", "version, uptime, channel, tick timing, host memory", noArgs,
+     statusAnswerText},
+    {"vm-list", "", "every VM as a table", noArgs, vmListText},
     {"vm-get", "NAME [--decisions N]", "one VM with its stats and last decisions", vmGetArgs,
-     printVm},
+     vmText},
     {"vm-set", "NAME [--pin MIB] [--floor MIB] [--ceiling MIB] [--exclude|--include] [--clear]",
-     "runtime overrides, kept until cleared", vmSetArgs, printText},
-    {"config-get", "", "the running configuration", noArgs, printPretty},
+     "runtime overrides, kept until cleared", vmSetArgs, textOf},
+    {"config-get", "", "the running configuration", noArgs, prettyJson},
     {"config-test", "[FILE]", "check a file (default: the running one) without applying it",
-     configTestArgs, printText},
-    {"config-reload", "", "reload the configuration file", noArgs, printText},
+     configTestArgs, textOf},
+    {"config-reload", "", "reload the configuration file", noArgs, textOf},
     {"daemon-pause", "[--restore]", "stop changing targets; --restore gives every VM its max",
-     pauseArgs, printText},
-    {"daemon-resume", "", "resume changing targets", noArgs, printText},
-    {"snapshot-get", "", "the last snapshot (offline-evaluation JSON)", noArgs, printPretty},
+     pauseArgs, textOf},
+    {"daemon-resume", "", "resume changing targets", noArgs, textOf},
+    {"snapshot-get", "", "the last snapshot (offline-evaluation JSON)", noArgs, prettyJson},
     {"reclaim", "MIB [--wait]",
      "free MIB of host memory now, within floors; --wait follows it to its outcome", reclaimArgs,
-     printReclaim},
-    {"reclaim-get", "", "where the last reclaim stands", noArgs, printReclaim},
+     reclaimText},
+    {"reclaim-get", "", "where the last reclaim stands", noArgs, reclaimText},
 };
 
 void printHelp() {
@@ -371,8 +249,8 @@ int run(const Global& g, const Subcommand& s, json args) {
   if (g.json) {
     (void)std::fputs(balloond::control::encode(*r).c_str(), stdout);
   } else if (r->result == ResultCode::kOk ||
-             (s.render == printReclaim && r->arguments.is_object())) {
-    s.render(*r);
+             (s.render == reclaimText && r->arguments.is_object())) {
+    (void)std::fputs(s.render(*r).c_str(), stdout);
   } else {
     (void)std::fprintf(stderr, "balloonctl: %s: %s\n", s.name, r->text.c_str());
   }
@@ -400,7 +278,7 @@ int reclaimAndWait(const Global& g, const Subcommand& s, json args) {
     if (g.json) {
       (void)std::fputs(balloond::control::encode(*r).c_str(), stdout);
     } else {
-      printReclaim(*r);
+      (void)std::fputs(reclaimText(*r).c_str(), stdout);
     }
     return exitFor(r->result);
   }
