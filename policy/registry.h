@@ -39,8 +39,8 @@ class Registry {
   std::vector<PolicyEntry> entries_;
 };
 
-// Registers a policy at static-initialisation time; the policy library is an OBJECT library
-// so these are never dropped by the linker.
+// Registers a policy at static-initialisation time. Nothing references these objects, so every
+// target that links the policy library takes it whole (WHOLE_ARCHIVE) and none is dropped.
 struct Registration {
   explicit Registration(PolicyEntry entry);
 };

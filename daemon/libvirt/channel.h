@@ -27,7 +27,7 @@ namespace balloond {
 // driver that never reports, stats turned off, passthrough devices, migration) are reported once
 // in the log and carried in the sample as an exclusion reason or a note.
 //
-// Threads: libvirt's events arrive on its event-loop thread (see libvirt_api.cc) and are only
+// Threads: libvirt's events arrive on its event-loop thread (see daemon/libvirt/api.cc) and are only
 // queued there; virConnectOpen runs on a short-lived thread; every other call runs on the
 // caller's thread. So the stats call and the pushes do block the daemon's loop for one RPC
 // each; NOWAIT keeps libvirtd from waiting on a busy domain's job meanwhile.
