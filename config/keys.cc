@@ -214,7 +214,7 @@ const Key* findKey(std::string_view path) {
 
 std::optional<Range> keyRange(std::string_view path) {
   const Key* key = findKey(path);
-  return key ? key->range : std::nullopt;
+  return key != nullptr ? key->range : std::nullopt;
 }
 
 json defaultValue(const Key& key) {
