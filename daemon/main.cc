@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/keys.h"
 #include "config/loader.h"
 #include "config/scenario.h"
 #include "daemon/daemon.h"
@@ -47,6 +48,8 @@ constexpr Flag kFlags[] = {
     {"--check-config", nullptr, "validate the configuration, print the result and exit"},
     {"--scenario", "FILE", "play a scenario file on the simulated host; exit 0 if it holds"},
     {"--list-policies", nullptr, "list the built-in policies and their parameters, then exit"},
+    {"--config-keys", nullptr,
+     "list every configuration key with its range, default and help, then exit"},
     {"--evaluate", "SNAPSHOT",
      "print the policy's decisions for a snapshot or state dump as JSON, then exit; uses "
      "--config only when given"},
@@ -122,6 +125,10 @@ std::optional<int> parseArgs(const std::vector<std::string_view>& argv, Args& ar
     }
     if (a == "--list-policies") {
       printPolicies();
+      return kExitOk;
+    }
+    if (a == "--config-keys") {
+      std::fputs(balloond::config::keyTable().c_str(), stdout);
       return kExitOk;
     }
     if (a == "--view") {

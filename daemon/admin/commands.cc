@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "config/keys.h"
 #include "proto/codec.h"
 
 namespace balloond {
@@ -292,7 +293,7 @@ Response Dispatcher::configGet(const Request& r) {
   if (auto s = Arguments(r.arguments, {}).check(); !s) {
     return badArguments(s.error());
   }
-  return control::ok(daemon_.config().source, configToJson(daemon_.config()));
+  return control::ok(daemon_.config().source, config::configToJson(daemon_.config()));
 }
 
 Response Dispatcher::configTest(const Request& r) {
@@ -396,49 +397,6 @@ Response Dispatcher::reclaimGet(const Request& r) {
     return control::answer(ResultCode::kEmpty, "no reclaim has been requested");
   }
   return reclaimAnswer(*status);
-}
-
-json configToJson(const config::Config& c) {
-  json overrides = json::array();
-  for (const auto& o : c.vms) {
-    json j = {{"match", o.match}};
-    if (o.floor_mib) {
-      j["floor_mib"] = *o.floor_mib;
-    }
-    if (o.ceiling_mib) {
-      j["ceiling_mib"] = *o.ceiling_mib;
-    }
-    if (o.excluded) {
-      j["excluded"] = *o.excluded;
-    }
-    overrides.push_back(j);
-  }
-  const auto& g = c.guards;
-  return {{"source", c.source},
-          {"tick_s", c.tick_s},
-          {"default_floor_mib", c.default_floor_mib},
-          {"channel", {{"type", c.channel.type}}},
-          {"policy", {{"name", c.policy.name}, {"params", c.policy.params}}},
-          {"guards",
-           {{"inflate_step_mib", g.inflate_step_mib},
-            {"deflate_step_mib", g.deflate_step_mib},
-            {"min_change_mib", g.min_change_mib},
-            {"need_margin_mib", g.need_margin_mib},
-            {"grow_holdoff_s", g.grow_holdoff_s},
-            {"host_reserve_mib", g.host_reserve_mib}}},
-          {"acks",
-           {{"min_rate_mib_s", c.acks.min_rate_mib_s},
-            {"stuck_after_s", c.acks.stuck_after_s},
-            {"uncooperative_window_s", c.acks.uncooperative_window_s},
-            {"stale_periods", c.acks.stale_periods},
-            {"no_driver_after_s", c.acks.no_driver_after_s}}},
-          {"vms", overrides},
-          {"control",
-           {{"socket", c.control.socket},
-            {"group", c.control.group},
-            {"admin_group", c.control.admin_group},
-            {"idle_timeout_s", c.control.idle_timeout_s}}},
-          {"metrics", {{"listen", c.metrics.listen}}}};
 }
 
 }  // namespace balloond

@@ -57,7 +57,4 @@ class Dispatcher {
   DaemonAccess& daemon_;
 };
 
-// The JSON form of the settings config-get shows: everything but the simulated host's VMs.
-nlohmann::json configToJson(const config::Config& config);
-
 }  // namespace balloond

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include <stdexcept>
+#include <string>
 
+#include "config/loader.h"
 #include "daemon/compile.h"
 #include "proto/codec.h"
 #include "tests/daemon/fake_channel.h"
@@ -42,6 +45,7 @@ class FakeDaemon : public DaemonAccess {
     return *controller_;
   }
   const config::Config& config() const override { return config_; }
+  void setConfig(config::Config config) { config_ = std::move(config); }
   control::DaemonInfo info() const override {
     control::DaemonInfo d;
     d.version = "test";
@@ -303,6 +307,48 @@ TEST_F(CommandsTest, ConfigGetAndSnapshotGetUseTheCodecs) {
   EXPECT_EQ(snap->snapshot.vms.size(), 2U);
   EXPECT_EQ(snap->snapshot.time_s, daemon.channel.snapshot.time_s);
   EXPECT_EQ(snap->control.size(), 2U);
+}
+
+// Checks that every scalar the YAML document sets is in `got` at the same path, with the same
+// value; the simulated host's VMs (channel.sim.vms) are not settings and config-get leaves them
+// out.
+void expectSameScalars(const YAML::Node& node, const std::string& path, const json& got) {
+  if (path == "/channel/sim/vms") return;
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      expectSameScalars(kv.second, path + "/" + kv.first.Scalar(), got);
+    }
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      expectSameScalars(node[i], path + "/" + std::to_string(i), got);
+    }
+  } else {
+    const json::json_pointer at(path);
+    ASSERT_TRUE(got.contains(at)) << path << " is missing from config-get";
+    const json& value = got.at(at);
+    if (value.is_number()) {
+      EXPECT_EQ(value.get<double>(), node.as<double>()) << path;
+    } else if (value.is_boolean()) {
+      EXPECT_EQ(value.get<bool>(), node.as<bool>()) << path;
+    } else {
+      ASSERT_TRUE(value.is_string()) << path << ": " << value.dump();
+      EXPECT_EQ(value.get<std::string>(), node.Scalar()) << path;
+    }
+  }
+}
+
+// config-get returns the whole configuration: the reference config (every key) comes back
+// value for value.
+TEST_F(CommandsTest, ConfigGetReturnsEveryKeyOfTheReferenceConfig) {
+  const std::string path = BALLOOND_SOURCE_DIR "/config/examples/balloond.yaml";
+  auto loaded = config::loadConfigFile(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  daemon.setConfig(*loaded);
+  auto c = call("config-get", json::object(), kReader);
+  ASSERT_EQ(c.result, ResultCode::kOk) << c.text;
+  EXPECT_EQ(c.arguments.at("source"), path);
+  expectSameScalars(YAML::LoadFile(path), "", c.arguments);
+  EXPECT_FALSE(c.arguments.at("channel").at("sim").contains("vms"));
 }
 
 }  // namespace

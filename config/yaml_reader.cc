@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/yaml_reader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+namespace balloond::config {
+
+bool YamlReader::fail(const Val& v, const std::string& problem) {
+  error_.message = where(source_, v.mark) + (v.path.empty() ? "" : v.path + ": ") + problem;
+  return false;
+}
+
+Val YamlReader::at(const Val& v, std::string_view key) {
+  std::string path = v.path.empty() ? std::string(key) : v.path + "." + std::string(key);
+  YAML::Node node = v.node.IsMap() ? v.node[std::string(key)] : YAML::Node();
+  if (!node.IsDefined() || node.IsNull()) return {YAML::Node(), std::move(path), v.mark};
+  return {node, std::move(path), node.Mark()};
+}
+
+bool YamlReader::entries(
+    const Val& v, const std::function<bool(const std::string&, const Val&, const Val&)>& entry) {
+  if (v.node.IsNull()) return true;
+  if (!v.node.IsMap()) return fail(v, "expected a map, got " + describe(v.node));
+  std::set<std::string> seen;
+  for (const auto& kv : v.node) {
+    const std::string key = kv.first.Scalar();
+    Val key_at{kv.first, v.path.empty() ? key : v.path + "." + key, kv.first.Mark()};
+    if (!seen.insert(key).second) return fail(key_at, "duplicate key");
+    const YAML::Mark mark = kv.second.IsNull() ? key_at.mark : kv.second.Mark();
+    if (!entry(key, key_at, Val{kv.second, key_at.path, mark})) return false;
+  }
+  return true;
+}
+
+bool YamlReader::map(const Val& v, const std::vector<Field>& fields, const std::string& unknown) {
+  std::set<std::string_view> seen;
+  auto entry = [&](const std::string& key, const Val& key_at, const Val& value) {
+    auto f =
+        std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.key == key; });
+    if (f == fields.end()) {
+      std::vector<std::string_view> known;
+      known.reserve(fields.size());
+      for (const auto& x : fields) known.push_back(x.key);
+      return fail(key_at, unknown + " (known: " + joined(known) + ")");
+    }
+    seen.insert(f->key);
+    return f->read(value);
+  };
+  if (!entries(v, entry)) return false;
+  for (const auto& f : fields) {
+    if (f.required && !seen.contains(f.key)) {
+      return fail(v, "missing required key '" + std::string(f.key) + "'");
+    }
+  }
+  return true;
+}
+
+bool YamlReader::list(const Val& v, const std::function<bool(const Val&, bool last)>& item) {
+  if (v.node.IsNull()) return true;
+  if (!v.node.IsSequence()) return fail(v, "expected a list, got " + describe(v.node));
+  for (std::size_t i = 0; i < v.node.size(); ++i) {
+    const YAML::Node n = v.node[i];
+    Val x{n, v.path + "[" + std::to_string(i) + "]", n.IsNull() ? v.mark : n.Mark()};
+    if (!item(x, i + 1 == v.node.size())) return false;
+  }
+  return true;
+}
+
+bool YamlReader::number(const Val& v, double& out) {
+  const std::string s = v.node.IsScalar() ? v.node.Scalar() : "";
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(out)) {
+    return fail(v, "expected a number, got " + describe(v.node));
+  }
+  return true;
+}
+
+bool YamlReader::number(const Val& v, const std::optional<Range>& range, double& out) {
+  if (!number(v, out)) return false;
+  if (!range) return fail(v, "internal error: no range for this key");
+  auto problem = range->check(out);
+  return !problem || fail(v, *problem);
+}
+
+bool YamlReader::str(const Val& v, std::string& out) {
+  if (!v.node.IsScalar()) return fail(v, "expected a string, got " + describe(v.node));
+  out = v.node.Scalar();
+  return true;
+}
+
+bool YamlReader::choice(const Val& v, std::string& out, const std::vector<std::string_view>& known,
+                        const std::string& what) {
+  if (!str(v, out)) return false;
+  if (std::find(known.begin(), known.end(), out) != known.end()) return true;
+  return fail(v, "unknown " + what + " '" + out + "' (known: " + joined(known) + ")");
+}
+
+bool YamlReader::boolean(const Val& v, bool& out) {
+  const std::string s = v.node.IsScalar() ? v.node.Scalar() : "";
+  if (s != "true" && s != "false") {
+    return fail(v, "expected true or false, got " + describe(v.node));
+  }
+  out = s == "true";
+  return true;
+}
+
+std::string where(const std::string& source, const YAML::Mark& mark) {
+  return source + ":" + std::to_string(std::max(mark.line, 0) + 1) + ":" +
+         std::to_string(std::max(mark.column, 0) + 1) + ": ";
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  return "nothing";
+}
+
+std::string joined(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (auto w : words) {
+    out += (out.empty() ? "" : ", ") + std::string(w);
+  }
+  return out;
+}
+
+Status readDocument(const std::string& text, const std::string& source,
+                    const std::function<Status(const Val& root)>& read) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    return read(Val{root, "", root.Mark()});
+  } catch (const YAML::ParserException& e) {
+    return Error{where(source, e.mark) + "syntax error: " + e.msg};
+  } catch (const std::exception& e) {
+    return Error{source + ": internal error: " + e.what()};
+  } catch (...) {
+    return Error{source + ": internal error"};
+  }
+}
+
+Result<std::string> readFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Error{path +
+                 ": cannot read: " + std::make_error_code(std::errc::is_a_directory).message()};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  }
+  return text.str();
+}
+
+}  // namespace balloond::config
