@@ -34,6 +34,7 @@ struct PersistedVm {
 
 // Everything balloond keeps in its state file. Version 2 added the policy's memory; a version 1
 // file is read as one without it.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct PersistedState {
   static constexpr int kVersion = 2;
   double clock_s = 0;  // snapshot time of the tick the state was taken at

@@ -96,6 +96,7 @@ struct PolicyHistory {
 
 // One policy's own memory as everyone else carries it: the name of the policy that wrote it and a
 // JSON value only that policy reads (the dump, the state file, a reload to the same policy).
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct PolicyMemory {
   std::string policy;     // its registered name; empty: no memory
   nlohmann::json memory;  // opaque outside the policy
@@ -114,6 +115,7 @@ struct VmControl {
 // A snapshot plus the controller's memory: what `balloond --evaluate` reads and SIGUSR1 writes.
 // A plain Snapshot is a valid StateDump with no control records, empty history and no policy
 // memory.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct StateDump {
   Snapshot snapshot;
   std::map<std::string, VmControl> control;  // by VM name; missing: target = actual
