@@ -19,6 +19,13 @@ Controller::Controller(Channel& channel, std::unique_ptr<policy::Policy> policy,
       tracker_(settings_.acks) {}
 
 void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControllerSettings settings) {
+  if (settings.policy_name == settings_.policy_name) {  // the same policy keeps its memory
+    auto kept = policy->loadMemory(policy_->saveMemory());
+    if (!kept) {
+      spdlog::warn("policy-memory-dropped policy={} error=\"{}\"", settings.policy_name,
+                   kept.error().message);
+    }
+  }
   policy_ = std::move(policy);
   settings_ = std::move(settings);
   tracker_.setSettings(settings_.acks);
@@ -319,7 +326,8 @@ void Controller::rebuildStatus() {
 }
 
 PersistedState Controller::persistedState() const {
-  PersistedState state{.clock_s = snapshot_.time_s, .paused = paused_, .vms = {}};
+  PersistedState state{
+      .clock_s = snapshot_.time_s, .paused = paused_, .vms = {}, .policy_memory = {}};
   if (!restoring_.empty()) {  // no successful tick since the restore: keep what was loaded
     state.clock_s = restoring_clock_s_;
     state.vms = restoring_;
@@ -346,6 +354,7 @@ PersistedState Controller::persistedState() const {
       vm.last_shrink_s = ps->second.last_shrink_s;
     }
   }
+  state.policy_memory = policyMemory();
   return state;
 }
 
@@ -362,6 +371,7 @@ void Controller::restoreState(const PersistedState& state) {
     }
   }
   restoring_clock_s_ = state.clock_s;
+  restorePolicyMemory(state.policy_memory);
   spdlog::info("state-restored vms={} overrides={} paused={}", restoring_.size(),
                runtime_overrides_.size(), paused_);
 }
@@ -405,8 +415,35 @@ void Controller::restoreRecord(const VmSample& vm, const PersistedVm& saved, VmR
                saved.state_reason);
 }
 
+void Controller::restorePolicyMemory(const PolicyMemory& saved) {
+  if (saved.policy.empty()) {
+    return;
+  }
+  if (saved.policy != settings_.policy_name) {
+    spdlog::info("policy-memory-dropped policy={} reason=\"the configured policy is {}\"",
+                 saved.policy, settings_.policy_name);
+    return;
+  }
+  auto loaded = policy_->loadMemory(saved.memory);
+  if (!loaded) {
+    spdlog::warn("policy-memory-dropped policy={} error=\"{}\"", saved.policy,
+                 loaded.error().message);
+  }
+}
+
+PolicyMemory Controller::policyMemory() const {
+  nlohmann::json memory = policy_->saveMemory();
+  if (memory.is_null()) {
+    return {};
+  }
+  return PolicyMemory{.policy = settings_.policy_name, .memory = std::move(memory)};
+}
+
 StateDump Controller::dumpState() const {
-  StateDump dump{.snapshot = snapshot_, .control = {}, .history = policy_state_};
+  StateDump dump{.snapshot = snapshot_,
+                 .control = {},
+                 .history = policy_state_,
+                 .policy_memory = policyMemory()};
   for (const auto& [name, record] : records_) {
     dump.control[name] = VmControl{.target_kib = record.target_kib,
                                    .state = std::string(policy::toString(record.verdict.state))};

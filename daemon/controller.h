@@ -78,7 +78,8 @@ class Controller {
   Controller(Channel& channel, std::unique_ptr<policy::Policy> policy, ControllerSettings settings);
 
   TickReport tick();
-  // Swaps in a new policy and settings; per-VM history is kept.
+  // Swaps in a new policy and settings; per-VM history is kept, and so is the policy's own
+  // memory when the policy keeps its name (a different policy starts with fresh memory).
   void reconfigure(std::unique_ptr<policy::Policy> policy, ControllerSettings settings);
 
   // Starts an admin reclaim of `kib` over the VMs as of the last tick. The status says
@@ -107,13 +108,15 @@ class Controller {
   // policy's and reclaims' targets are not pushed.
   void setPaused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
-  // What the state file keeps: runtime overrides, pause, and per VM the target in force, its
+  // What the state file keeps: runtime overrides, pause, per VM the target in force, its
   // reason, the decision history, the tracker's stuck hold and stalled window, and the guards'
-  // grow and shrink times, on the snapshot clock of the last tick.
+  // grow and shrink times, on the snapshot clock of the last tick; and the policy's own memory.
   PersistedState persistedState() const;
-  // Takes back a saved state at start: overrides and pause at once; each VM's record at the
-  // first successful tick, its times moved onto this run's clock, so it is not treated as new.
-  // A VM absent from that tick starts fresh (its runtime override is kept).
+  // Takes back a saved state at start: overrides, pause and the policy's memory (when saved by
+  // the configured policy; otherwise, or when the policy cannot read it, dropped with a log
+  // line) at once; each VM's record at the first successful tick, its times moved onto this
+  // run's clock, so it is not treated as new. A VM absent from that tick starts fresh (its
+  // runtime override is kept).
   void restoreState(const PersistedState& state);
   // Gives every managed VM its max back now (reason operator-restore unless told, e.g.
   // on-exit-restore); returns how many moved.
@@ -141,6 +144,9 @@ class Controller {
   int64_t reclaimEarmarkKib(double now_s) const;
   void rebuildStatus();
   void restoreRecord(const VmSample& vm, const PersistedVm& saved, VmRecord& record, double now_s);
+  void restorePolicyMemory(const PolicyMemory& saved);
+  // The policy's own memory with its name; empty when it keeps none.
+  PolicyMemory policyMemory() const;
 
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;

@@ -296,7 +296,8 @@ void Daemon::saveState(bool force) {
   }
   const PersistedState state = controller_->persistedState();
   nlohmann::json compared = toJson(state);
-  compared.erase("clock_s");  // moves every tick; alone it is no change
+  compared.erase("clock_s");        // moves every tick; alone it is no change
+  compared.erase("policy_memory");  // so do the policy's averages: saved along with the rest
   std::string text = compared.dump();
   if (!force && text == saved_state_) {
     return;

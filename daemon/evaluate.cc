@@ -61,6 +61,12 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
                                        .ack = state,
                                        .stats_fresh = state != policy::AckState::kStale});
   }
+  if (dump.policy_memory.policy == config.policy.name) {  // another policy's is not for this one
+    auto loaded = (*policy)->loadMemory(dump.policy_memory.memory);
+    if (!loaded) {
+      return Error{"snapshot.policy_memory." + loaded.error().message};
+    }
+  }
   policy::PolicyState history = dump.history;
   const auto proposed = compiled->policy->decide(input, history);
   const auto guarded = policy::applyGuards(input, proposed, settings.guards, history);

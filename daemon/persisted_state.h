@@ -9,6 +9,7 @@
 
 #include "daemon/ack_tracker.h"
 #include "proto/control.h"
+#include "proto/types.h"
 
 namespace balloond {
 
@@ -31,12 +32,15 @@ struct PersistedVm {
   friend bool operator==(const PersistedVm&, const PersistedVm&) = default;
 };
 
-// Everything balloond keeps in its state file.
+// Everything balloond keeps in its state file. Version 2 added the policy's memory; a version 1
+// file is read as one without it.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct PersistedState {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;
   double clock_s = 0;  // snapshot time of the tick the state was taken at
   bool paused = false;
   std::map<std::string, PersistedVm> vms;
+  PolicyMemory policy_memory;  // the policy's own memory, opaque; empty policy: none
 
   friend bool operator==(const PersistedState&, const PersistedState&) = default;
 };

@@ -5,6 +5,7 @@
 #include <deque>
 #include <numeric>
 
+#include "policy/memory.h"
 #include "policy/registry.h"
 
 namespace balloond::policy {
@@ -31,15 +32,16 @@ double average(const Window& window) {
 
 }  // namespace
 
-std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& state) {
+std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
+  forgetGoneVms(memory_.vms, input);
   // (defvar host_free_percent (/ (Host.StatAvg "mem_free") Host.mem_available))
   const auto& host = input.host;
   if (host.total_kib > 0) {
     const int64_t free = host.free_kib.value_or(host.available_kib);
-    pushWindow(state.host_free_history,
-               static_cast<double>(free) / static_cast<double>(host.total_kib), p_.sample_window);
+    pushWindow(memory_.host_free, static_cast<double>(free) / static_cast<double>(host.total_kib),
+               p_.sample_window);
   }
-  const double host_free = average(state.host_free_history);
+  const double host_free = average(memory_.host_free);
   const bool shrinking = host_free < p_.pressure_threshold;
   const bool critical = host_free <= p_.pressure_critical;
 
@@ -47,17 +49,17 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& s
   out.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
-    VmPolicyState& h = state.vms[s.name];
     if (!s.guest.unused_kib) {  // a mandatory stat: no decision without it, as in MOM
       out.push_back({s.name, vm.target_kib, "mom-no-stats"});
       continue;
     }
-    pushWindow(h.actual_window_kib, s.actual_kib, p_.sample_window);
-    pushWindow(h.unused_window_kib, *s.guest.unused_kib, p_.sample_window);
+    VmWindows& h = memory_.vms[s.name];
+    pushWindow(h.actual_kib, s.actual_kib, p_.sample_window);
+    pushWindow(h.unused_kib, *s.guest.unused_kib, p_.sample_window);
     const auto cur = static_cast<double>(s.actual_kib);         // guest.balloon_cur
     const auto max = static_cast<double>(s.max_kib);            // guest.balloon_max
     const auto min = static_cast<double>(vm.limits.floor_kib);  // guest.balloon_min
-    const double used = average(h.actual_window_kib) - average(h.unused_window_kib);
+    const double used = average(h.actual_kib) - average(h.unused_kib);
     const auto big_enough = [&](double v) { return std::abs(v - cur) > p_.min_change * cur; };
 
     if (shrinking) {  // shrink_guest
@@ -84,6 +86,31 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& s
     }
   }
   return out;
+}
+
+nlohmann::json MomPolicy::saveMemory() const {
+  nlohmann::json vms = nlohmann::json::object();
+  for (const auto& [name, w] : memory_.vms) {
+    vms[name] = {{"actual_window_kib", w.actual_kib}, {"unused_window_kib", w.unused_kib}};
+  }
+  return {{"host_free_history", memory_.host_free}, {"vms", std::move(vms)}};
+}
+
+Status MomPolicy::loadMemory(const nlohmann::json& memory) {
+  // Windows longer than this run's sample_history_length lose their oldest samples, as the next
+  // tick would drop them.
+  const auto keep = static_cast<std::size_t>(p_.sample_window);
+  Memory loaded;
+  MemoryReader r(memory, "memory");
+  r.fractions("host_free_history", loaded.host_free, keep);
+  r.each("vms", [&](const std::string& name, MemoryReader& vm) {
+    VmWindows& w = loaded.vms[name];
+    vm.kibs("actual_window_kib", w.actual_kib, keep);
+    vm.kibs("unused_window_kib", w.unused_kib, keep);
+  });
+  auto status = r.status();
+  memory_ = status ? std::move(loaded) : Memory{};
+  return status;
 }
 
 BALLOOND_REGISTER_POLICY(

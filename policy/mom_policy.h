@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -28,9 +34,26 @@ class MomPolicy : public Policy {
   explicit MomPolicy(Params p) : p_(p) {}
 
   std::vector<Decision> decide(const PolicyInput& input, PolicyState& state) override;
+  // {"host_free_history": [fractions], "vms": {name: {"actual_window_kib": [...],
+  // "unused_window_kib": [...]}}}, newest last.
+  nlohmann::json saveMemory() const override;
+  Status loadMemory(const nlohmann::json& memory) override;
 
  private:
+  // One VM's last samples of balloon_cur (actual) and mem_unused, newest last. Vectors, not
+  // deques: an empty deque allocates, and there is one of these per VM.
+  struct VmWindows {
+    std::vector<int64_t> actual_kib;
+    std::vector<int64_t> unused_kib;
+  };
+  // What MOM's StatAvg remembers between ticks.
+  struct Memory {
+    std::deque<double> host_free;  // host free fractions, newest last
+    std::unordered_map<std::string, VmWindows> vms;
+  };
+
   Params p_;
+  Memory memory_;
 };
 
 }  // namespace balloond::policy

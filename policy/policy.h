@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "policy/policy_state.h"
 #include "policy/vm_view.h"
+#include "proto/result.h"
 #include "proto/types.h"
 
 namespace balloond::policy {
@@ -38,13 +40,20 @@ struct ParamInfo {
   std::string help;
 };
 
-// Turns a snapshot into a target per VM. Pure: no I/O, deterministic for the same inputs.
-// The controller calls decide() once per tick; guards run on the result.
+// Turns a snapshot into a target per VM. Pure: no I/O, deterministic for the same inputs and
+// memory. The controller calls decide() once per tick; guards run on the result. A policy that
+// remembers something of its own between ticks (MOM's sample windows) keeps it in its own type
+// and hands it to everyone else as an opaque JSON value (policy/README.md, "Adding a policy").
 class Policy {
  public:
   virtual ~Policy() = default;
   // One decision per VM in `input.vms` that the policy wants to change or keep.
   virtual std::vector<Decision> decide(const PolicyInput& input, PolicyState& state) = 0;
+  // The policy's own memory as a JSON value only it reads; null when it keeps none.
+  virtual nlohmann::json saveMemory() const { return nullptr; }
+  // Takes back what saveMemory() gave (this run's or an earlier one's, maybe with other
+  // parameters). On an error the memory is left as a new policy's.
+  virtual Status loadMemory(const nlohmann::json& /*memory*/) { return Ok{}; }
 };
 
 // Parameter values after validation: every ParamInfo name has a value.

@@ -4,21 +4,23 @@
 #include <algorithm>
 #include <cmath>
 
+#include "policy/memory.h"
 #include "policy/registry.h"
 #include "policy/signals.h"
 
 namespace balloond::policy {
 
 std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicyState& state) {
+  forgetGoneVms(refault_avg_kib_s_, input);
   std::vector<Decision> out;
   out.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
     VmPolicyState& h = state.vms[s.name];
+    double& refault_avg = refault_avg_kib_s_[s.name];
     const double dt = observeCounters(h, s);
     if (dt > 0) {
-      h.refault_avg_kib_s +=
-          (1 - std::exp(-dt / p_.window_s)) * (refaultKibPerS(h) - h.refault_avg_kib_s);
+      refault_avg += (1 - std::exp(-dt / p_.window_s)) * (refaultKibPerS(h) - refault_avg);
     }
     const auto available = availableKib(s);
     if (!available) {
@@ -40,16 +42,35 @@ std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicySta
       const double over = p_.target_kib_s > 0 ? pressure / p_.target_kib_s - 1 : 1e9;
       const double grow = actual * std::min(p_.backoff_gain * over, p_.max_backoff);
       out.push_back({s.name, std::llround(actual + grow), "backoff"});
-    } else if (h.refault_avg_kib_s >= p_.target_kib_s && p_.target_kib_s > 0) {
+    } else if (refault_avg >= p_.target_kib_s && p_.target_kib_s > 0) {
       out.push_back({s.name, vm.target_kib, "settling"});
     } else {
-      const double calm = std::max(pressure, h.refault_avg_kib_s);
+      const double calm = std::max(pressure, refault_avg);
       const double under = p_.target_kib_s > 0 ? 1 - calm / p_.target_kib_s : 0;
       const double probe = std::min(actual * p_.probe_gain * under, avail - cushion);
       out.push_back({s.name, std::llround(actual - probe), probe > 0 ? "probe" : "at-target"});
     }
   }
   return out;
+}
+
+nlohmann::json PressurePolicy::saveMemory() const {
+  nlohmann::json vms = nlohmann::json::object();
+  for (const auto& [name, rate] : refault_avg_kib_s_) {
+    vms[name] = {{"refault_avg_kib_s", rate}};
+  }
+  return {{"vms", std::move(vms)}};
+}
+
+Status PressurePolicy::loadMemory(const nlohmann::json& memory) {
+  std::unordered_map<std::string, double> loaded;
+  MemoryReader r(memory, "memory");
+  r.each("vms", [&](const std::string& name, MemoryReader& vm) {
+    vm.number("refault_avg_kib_s", loaded[name], 0, 1e15);  // KiB/s: far above any real rate
+  });
+  auto status = r.status();
+  refault_avg_kib_s_ = status ? std::move(loaded) : decltype(refault_avg_kib_s_){};
+  return status;
 }
 
 BALLOOND_REGISTER_POLICY(

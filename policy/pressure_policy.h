@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+#include <unordered_map>
+
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -36,9 +39,14 @@ class PressurePolicy : public Policy {
   explicit PressurePolicy(Params p) : p_(p) {}
 
   std::vector<Decision> decide(const PolicyInput& input, PolicyState& state) override;
+  // {"vms": {name: {"refault_avg_kib_s": rate}}}
+  nlohmann::json saveMemory() const override;
+  Status loadMemory(const nlohmann::json& memory) override;
 
  private:
   Params p_;
+  // Each VM's refault rate (KiB/s) averaged over window_s, like PSI's avg10; by VM name.
+  std::unordered_map<std::string, double> refault_avg_kib_s_;
 };
 
 }  // namespace balloond::policy

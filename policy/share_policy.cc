@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "policy/memory.h"
 #include "policy/registry.h"
 #include "policy/signals.h"
 
@@ -57,6 +58,7 @@ std::vector<double> shareAllocation(const std::vector<ShareClaim>& claims, doubl
 }
 
 std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState& state) {
+  forgetGoneVms(active_, input);
   std::vector<ShareClaim> claims;
   std::vector<const VmView*> managed;
   int64_t managed_actual = 0;
@@ -74,12 +76,13 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
       const bool pressured = refaultKibPerS(h) > p_.pressure_kib_s;
       active = pressured ? 1.0 : static_cast<double>(usedKib(s)) / actual;
     }
-    if (h.active_fast < 0) {
-      h.active_fast = h.active_slow = active;
+    ActiveFraction& a = active_[s.name];
+    if (a.fast < 0) {
+      a.fast = a.slow = active;
     }
-    h.active_fast += p_.fast_alpha * (active - h.active_fast);
-    h.active_slow += p_.slow_alpha * (active - h.active_slow);
-    const double f = std::max(h.active_fast, h.active_slow);
+    a.fast += p_.fast_alpha * (active - a.fast);
+    a.slow += p_.slow_alpha * (active - a.slow);
+    const double f = std::max(a.fast, a.slow);
     // A guest that is not following requests keeps what it has: its memory is not counted on.
     const double lo = canShrink(vm.ack) && vm.stats_fresh
                           ? static_cast<double>(vm.limits.floor_kib)
@@ -103,6 +106,27 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
     out.push_back({s.name, target, reason});
   }
   return out;
+}
+
+nlohmann::json SharePolicy::saveMemory() const {
+  nlohmann::json vms = nlohmann::json::object();
+  for (const auto& [name, a] : active_) {
+    vms[name] = {{"active_fast", a.fast}, {"active_slow", a.slow}};
+  }
+  return {{"vms", std::move(vms)}};
+}
+
+Status SharePolicy::loadMemory(const nlohmann::json& memory) {
+  std::unordered_map<std::string, ActiveFraction> loaded;
+  MemoryReader r(memory, "memory");
+  r.each("vms", [&](const std::string& name, MemoryReader& vm) {
+    ActiveFraction& a = loaded[name];
+    vm.number("active_fast", a.fast, -1, 1);
+    vm.number("active_slow", a.slow, -1, 1);
+  });
+  auto status = r.status();
+  active_ = status ? std::move(loaded) : decltype(active_){};
+  return status;
 }
 
 BALLOOND_REGISTER_POLICY(

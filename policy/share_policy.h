@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+#include <unordered_map>
+
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -33,9 +36,20 @@ class SharePolicy : public Policy {
   explicit SharePolicy(Params p) : p_(p) {}
 
   std::vector<Decision> decide(const PolicyInput& input, PolicyState& state) override;
+  // {"vms": {name: {"active_fast": f, "active_slow": f}}}
+  nlohmann::json saveMemory() const override;
+  Status loadMemory(const nlohmann::json& memory) override;
 
  private:
+  // One VM's active fraction as a fast and a slow moving average (ESX takes the larger);
+  // negative: no estimate yet.
+  struct ActiveFraction {
+    double fast = -1;
+    double slow = -1;
+  };
+
   Params p_;
+  std::unordered_map<std::string, ActiveFraction> active_;  // by VM name
 };
 
 // One VM's claim for the share allocation, in KiB.

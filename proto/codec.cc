@@ -100,7 +100,8 @@ GuestStats readGuest(Reader& r) {
   return g;
 }
 
-// Reads the optional history fields of one VM; absent fields keep their defaults.
+// Reads the optional history fields of one VM; absent fields keep their defaults, unknown ones
+// (such as the policy fields of dumps written before policies kept their own memory) are ignored.
 class HistoryReader {
  public:
   HistoryReader(const json& j, std::string path) : j_(j), path_(std::move(path)) {
@@ -137,23 +138,6 @@ class HistoryReader {
       out = j_.at(key).get<std::string>();
     }
   }
-  void kibs(const char* key, std::vector<int64_t>& out) {
-    if (!ok() || !j_.contains(key)) {
-      return;
-    }
-    const json& v = j_.at(key);
-    if (!v.is_array()) {
-      fail(key, "expected an array of integers");
-      return;
-    }
-    for (const auto& x : v) {
-      if (!x.is_number_integer() || x.get<int64_t>() < 0) {
-        fail(key, "expected an array of non-negative integers");
-        return;
-      }
-      out.push_back(x.get<int64_t>());
-    }
-  }
   void fail(const std::string& key, const std::string& problem) {
     if (ok()) {
       error_ = path_ + (key.empty() ? "" : "." + key) + ": " + problem;
@@ -180,11 +164,6 @@ Result<VmHistory> readHistory(const json& j, const std::string& path) {
   r.integer("swap_in_kib", h.swap_in_kib);
   r.number("major_faults_per_s", h.major_faults_per_s);
   r.number("swap_in_kib_per_s", h.swap_in_kib_per_s);
-  r.number("refault_avg_kib_s", h.refault_avg_kib_s);
-  r.number("active_fast", h.active_fast);
-  r.number("active_slow", h.active_slow);
-  r.kibs("actual_window_kib", h.actual_window_kib);
-  r.kibs("unused_window_kib", h.unused_window_kib);
   if (!r.ok()) {
     return Error{r.error()};
   }
@@ -319,12 +298,25 @@ json toJson(const VmHistory& history) {
           {"major_faults", h.major_faults},
           {"swap_in_kib", h.swap_in_kib},
           {"major_faults_per_s", h.major_faults_per_s},
-          {"swap_in_kib_per_s", h.swap_in_kib_per_s},
-          {"refault_avg_kib_s", h.refault_avg_kib_s},
-          {"active_fast", h.active_fast},
-          {"active_slow", h.active_slow},
-          {"actual_window_kib", h.actual_window_kib},
-          {"unused_window_kib", h.unused_window_kib}};
+          {"swap_in_kib_per_s", h.swap_in_kib_per_s}};
+}
+
+json toJson(const PolicyMemory& memory) {
+  return {{"policy", memory.policy}, {"memory", memory.memory}};
+}
+
+Result<PolicyMemory> policyMemoryFromJson(const json& j, const std::string& path) {
+  if (!j.is_object()) {
+    return Error{path + ": expected an object"};
+  }
+  if (!j.contains("policy") || !j.at("policy").is_string() ||
+      j.at("policy").get<std::string>().empty()) {
+    return Error{path + ".policy: expected a non-empty string"};
+  }
+  if (!j.contains("memory")) {
+    return Error{path + ".memory: missing"};
+  }
+  return PolicyMemory{.policy = j.at("policy").get<std::string>(), .memory = j.at("memory")};
 }
 
 json toJson(const StateDump& dump) {
@@ -338,7 +330,9 @@ json toJson(const StateDump& dump) {
       vm["history"] = toJson(it->second);
     }
   }
-  j["host_free_history"] = dump.history.host_free_history;
+  if (!dump.policy_memory.policy.empty()) {
+    j["policy_memory"] = toJson(dump.policy_memory);
+  }
   return j;
 }
 
@@ -368,17 +362,12 @@ Result<StateDump> stateDumpFromJson(const json& j) {
       dump.history.vms[sample.name] = std::move(*h);
     }
   }
-  if (j.contains("host_free_history")) {
-    const json& h = j.at("host_free_history");
-    if (!h.is_array()) {
-      return Error{"snapshot.host_free_history: expected an array of fractions"};
+  if (j.contains("policy_memory")) {
+    auto m = policyMemoryFromJson(j.at("policy_memory"), "snapshot.policy_memory");
+    if (!m) {
+      return m.error();
     }
-    for (const auto& x : h) {
-      if (!x.is_number() || !(x.get<double>() >= 0 && x.get<double>() <= 1)) {
-        return Error{"snapshot.host_free_history: expected an array of fractions"};
-      }
-      dump.history.host_free_history.push_back(x.get<double>());
-    }
+    dump.policy_memory = std::move(*m);
   }
   return dump;
 }

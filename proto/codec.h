@@ -21,8 +21,14 @@ Result<Snapshot> snapshotFromJson(const nlohmann::json& j);
 // Parses one VM's guest stats, as toJson(GuestStats) writes them.
 Result<GuestStats> guestStatsFromJson(const nlohmann::json& j);
 
+// A policy's memory as {"policy": name, "memory": value}; the value is the policy's to check.
+nlohmann::json toJson(const PolicyMemory& memory);
+// Checks the envelope only (a non-empty name, a value); errors start with `path`.
+Result<PolicyMemory> policyMemoryFromJson(const nlohmann::json& j, const std::string& path);
+
 // The snapshot form plus, per VM, optional "control" (target in force, state) and "history"
-// (what the policies remember), and a top-level "host_free_history". See proto/README.md.
+// (what every policy and the guards remember), and a top-level "policy_memory" (the configured
+// policy's own memory, opaque). See proto/README.md.
 nlohmann::json toJson(const VmHistory& history);
 nlohmann::json toJson(const StateDump& dump);
 // Reads a state dump, or a plain snapshot (no control records, empty history).

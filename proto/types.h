@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -66,41 +66,42 @@ struct Snapshot {
   std::vector<VmSample> vms;
 };
 
-// What the policies remember about one VM between ticks. Owned by the controller (as
-// policy::VmPolicyState), dumped with the snapshot so an offline evaluation sees the same history.
+// What every policy and the guards remember about one VM between ticks. Owned by the controller
+// (as policy::VmPolicyState), dumped with the snapshot so an offline evaluation sees the same
+// history. A policy's own memory (MOM's windows, `share`'s averages) is not here: it is the
+// policy's, carried as an opaque PolicyMemory.
 struct VmHistory {
   int64_t last_target_kib = 0;  // last target the guards let through
   double last_grow_s = -1e9;    // when the VM was last given memory
   double last_shrink_s = -1e9;  // when the VM was last asked to shrink
   std::string last_reason;      // why its target last changed
 
-  // Guest counters at the last fresh report, and the rates between the last two reports.
+  // Guest counters at the last fresh report, and the rates between the last two reports (read by
+  // every policy that watches guest pressure).
   double counters_s = 0;  // that report's last_update_s; 0 = none seen yet
   int64_t major_faults = 0;
   int64_t swap_in_kib = 0;
   double major_faults_per_s = 0;
   double swap_in_kib_per_s = 0;
-  double refault_avg_kib_s = 0;  // `pressure`: the refault rate, averaged like PSI's avg10
-
-  // `share`: the guest's active fraction, as a fast and a slow moving average (ESX takes the
-  // max of the two); negative = no estimate yet.
-  double active_fast = -1;
-  double active_slow = -1;
-
-  // `mom`: the last samples of balloon_cur (actual) and mem_unused, newest last. Vectors, not
-  // deques: an empty deque allocates, and there is one of these per VM.
-  std::vector<int64_t> actual_window_kib;
-  std::vector<int64_t> unused_window_kib;
 
   friend bool operator==(const VmHistory&, const VmHistory&) = default;
 };
 
-// All VMs' histories plus host-wide history.
+// All VMs' histories.
 struct PolicyHistory {
   std::unordered_map<std::string, VmHistory> vms;  // hashed: looked up per VM per tick
-  std::deque<double> host_free_history;            // recent host free fractions (MOM), newest last
 
   friend bool operator==(const PolicyHistory&, const PolicyHistory&) = default;
+};
+
+// One policy's own memory as everyone else carries it: the name of the policy that wrote it and a
+// JSON value only that policy reads (the dump, the state file, a reload to the same policy).
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
+struct PolicyMemory {
+  std::string policy;     // its registered name; empty: no memory
+  nlohmann::json memory;  // opaque outside the policy
+
+  friend bool operator==(const PolicyMemory&, const PolicyMemory&) = default;
 };
 
 // What the controller holds for one VM beyond the channel's reading.
@@ -112,11 +113,14 @@ struct VmControl {
 };
 
 // A snapshot plus the controller's memory: what `balloond --evaluate` reads and SIGUSR1 writes.
-// A plain Snapshot is a valid StateDump with no control records and empty history.
+// A plain Snapshot is a valid StateDump with no control records, empty history and no policy
+// memory.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct StateDump {
   Snapshot snapshot;
   std::map<std::string, VmControl> control;  // by VM name; missing: target = actual
   PolicyHistory history;
+  PolicyMemory policy_memory;
 };
 
 }  // namespace balloond

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/state/codec.h"
 
+#include "proto/codec.h"
+
 namespace balloond {
 
 using nlohmann::json;
@@ -56,10 +58,14 @@ json toJson(const PersistedState& state) {
     }
     vms[name] = v;
   }
-  return {{"version", PersistedState::kVersion},
-          {"clock_s", state.clock_s},
-          {"paused", state.paused},
-          {"vms", vms}};
+  json j = {{"version", PersistedState::kVersion},
+            {"clock_s", state.clock_s},
+            {"paused", state.paused},
+            {"vms", vms}};
+  if (!state.policy_memory.policy.empty()) {
+    j["policy_memory"] = toJson(state.policy_memory);
+  }
+  return j;
 }
 
 Result<PersistedState> persistedStateFromJson(const json& j) {
@@ -68,10 +74,13 @@ Result<PersistedState> persistedStateFromJson(const json& j) {
     if (!j.is_object()) {
       return Error{"state: not a JSON object"};
     }
+    // Version 1 is version 2 without the policy's memory: it is read as is, and the policy
+    // starts with fresh memory.
     const int version = j.at("version").get<int>();
-    if (version != PersistedState::kVersion) {
-      return Error{"state.version: " + std::to_string(version) + " is not supported (expected " +
-                   std::to_string(PersistedState::kVersion) + ")"};
+    if (version != 1 && version != PersistedState::kVersion) {
+      return Error{"state.version: " + std::to_string(version) +
+                   " is not supported (expected 1 or " + std::to_string(PersistedState::kVersion) +
+                   ")"};
     }
     PersistedState s;
     s.clock_s = j.at("clock_s").get<double>();
@@ -104,6 +113,14 @@ Result<PersistedState> persistedStateFromJson(const json& j) {
         vm.last_shrink_s = v.at("last_shrink_s").get<double>();
       }
       s.vms[name] = std::move(vm);
+    }
+    if (version >= 2 && j.contains("policy_memory")) {
+      // Only its envelope is checked here; content the policy cannot read is dropped at restore.
+      auto memory = policyMemoryFromJson(j.at("policy_memory"), "state.policy_memory");
+      if (!memory) {
+        return memory.error();
+      }
+      s.policy_memory = std::move(*memory);
     }
     return s;
   } catch (const json::exception& e) {

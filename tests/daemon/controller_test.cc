@@ -165,5 +165,32 @@ TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
   EXPECT_EQ(r.changes[0].to_kib, mibToKib(1990));
 }
 
+// MOM's windows: one sample per tick of each VM with its unused memory reported.
+TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
+  channel.addVm("vm", 2048, 2048, 1800).guest.unused_kib = mibToKib(1000);
+  config::Config mom = baseConfig();
+  mom.policy.name = "mom";
+  Controller c = make(mom);
+  c.tick();
+  c.tick();
+  const auto windowLength = [&] {
+    const StateDump d = c.dumpState();
+    EXPECT_EQ(d.policy_memory.policy, "mom");
+    return d.policy_memory.memory.at("vms").at("vm").at("actual_window_kib").size();
+  };
+  EXPECT_EQ(windowLength(), 2U);
+  mom.policy.params["min_balloon_change_percent"] = 0.01;  // other parameters, same policy
+  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  EXPECT_EQ(windowLength(), 2U);
+  c.tick();
+  EXPECT_EQ(windowLength(), 3U);
+
+  c.reconfigure(std::move(*makePolicy(baseConfig().policy)), settingsFromConfig(baseConfig()));
+  EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
+  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  c.tick();
+  EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch
+}
+
 }  // namespace
 }  // namespace balloond

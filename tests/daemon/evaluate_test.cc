@@ -69,5 +69,29 @@ TEST(EvaluateTest, UnknownStatesAndPoliciesAreErrors) {
   EXPECT_FALSE(evaluateDump(twoVms(), c).ok());
 }
 
+// Pressure's average refault rate gates probing: with a dumped average above the target the
+// guest is settling, without it the guest would be probed.
+TEST(EvaluateTest, ThePolicysMemoryGoesBackToThePolicyThatWroteIt) {
+  config::Config c = marginConfig();
+  c.policy.name = "pressure";
+  StateDump dump = twoVms();
+  EXPECT_EQ(evaluateDump(dump, c)->at("decisions")[0]["reason"], "probe");
+  dump.policy_memory = {.policy = "pressure",
+                        .memory = {{"vms", {{"idle", {{"refault_avg_kib_s", 1000}}}}}}};
+  EXPECT_EQ(evaluateDump(dump, c)->at("decisions")[0]["reason"], "settling");
+
+  dump.policy_memory.policy = "share";  // another policy's memory is ignored
+  EXPECT_EQ(evaluateDump(dump, c)->at("decisions")[0]["reason"], "probe");
+
+  dump.policy_memory = {.policy = "pressure",
+                        .memory = {{"vms", {{"idle", {{"refault_avg_kib_s", "high"}}}}}}};
+  auto out = evaluateDump(dump, c);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().message.rfind(
+                "snapshot.policy_memory.memory.vms.idle.refault_avg_kib_s: expected a number", 0),
+            0U)
+      << out.error().message;
+}
+
 }  // namespace
 }  // namespace balloond

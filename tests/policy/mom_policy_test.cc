@@ -67,14 +67,15 @@ TEST(MomPolicyTest, AveragesHostFreeOverTheSampleWindow) {
   }
   // One dip to 1% averages to (9 * 0.5 + 0.01) / 10 = 0.451: no pressure yet.
   EXPECT_EQ(decideAt(100), "mom-grow");
-  EXPECT_EQ(state.host_free_history.size(), 10U);
+  const auto host_free = [&] { return policy.saveMemory().at("host_free_history"); };
+  EXPECT_EQ(host_free().size(), 10U);
   // Sustained: after 7 more dips the average is (2 * 0.5 + 8 * 0.01) / 10 = 0.108.
   std::string reason;
   for (int i = 0; i < 7; ++i) {
     reason = decideAt(100);
   }
   EXPECT_EQ(reason, "mom-shrink");
-  EXPECT_NEAR(state.host_free_history.front(), 0.5, 1e-9);
+  EXPECT_NEAR(host_free().front().get<double>(), 0.5, 1e-9);
 }
 
 TEST(MomPolicyTest, UsesAvailableWhenTheHostDoesNotReportFree) {
@@ -93,6 +94,92 @@ TEST(MomPolicyTest, WithoutMemUnusedMakesNoDecision) {
   auto out = policy.decide(b.build(), state);
   EXPECT_EQ(mib(out.at(0).target_kib), 1800);
   EXPECT_EQ(out.at(0).reason, "mom-no-stats");
+}
+
+// The memory (host free and each VM's windows) survives a round trip into a new policy, which
+// then decides as the first one would have.
+TEST(MomPolicyTest, MemoryRoundTripsIntoANewPolicy) {
+  const auto input = [](double host_free_mib, double unused_mib) {
+    InputBuilder b;
+    b.host(10000, host_free_mib).hostFree(host_free_mib);
+    b.vm("vm", 2000, 1000, 500).unused(unused_mib);
+    return b;
+  };
+  MomPolicy first(MomPolicy::Params{});
+  PolicyState state;
+  for (int i = 0; i < 6; ++i) {
+    auto b = input(i < 3 ? 5000 : 100, 100 * i);
+    first.decide(b.build(), state);
+  }
+  const nlohmann::json memory = first.saveMemory();
+  EXPECT_EQ(memory.at("host_free_history").size(), 6U);
+  EXPECT_EQ(memory.at("vms").at("vm").at("unused_window_kib").back(), mibToKib(500));
+
+  MomPolicy second(MomPolicy::Params{});
+  ASSERT_TRUE(second.loadMemory(memory).ok());
+  EXPECT_EQ(second.saveMemory(), memory);
+  auto a = input(100, 600);
+  auto b = input(100, 600);
+  PolicyState copy = state;
+  const auto want = first.decide(a.build(), state).at(0);
+  const auto got = second.decide(b.build(), copy).at(0);
+  EXPECT_EQ(got.target_kib, want.target_kib);
+  EXPECT_EQ(got.reason, want.reason);
+}
+
+TEST(MomPolicyTest, MemoryWindowsLongerThanTheSampleHistoryKeepTheNewest) {
+  MomPolicy policy(MomPolicy::Params{.sample_window = 2});
+  ASSERT_TRUE(policy
+                  .loadMemory({{"host_free_history", {0.1, 0.2, 0.3}},
+                               {"vms", {{"vm", {{"actual_window_kib", {1, 2, 3}}}}}}})
+                  .ok());
+  const nlohmann::json memory = policy.saveMemory();
+  EXPECT_EQ(memory.at("host_free_history"), nlohmann::json({0.2, 0.3}));
+  EXPECT_EQ(memory.at("vms").at("vm").at("actual_window_kib"), nlohmann::json({2, 3}));
+}
+
+TEST(MomPolicyTest, BadMemoryIsRefusedNamingThePathAndLeavesItFresh) {
+  struct Case {
+    const char* what;
+    nlohmann::json memory;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"window of strings",
+       {{"vms", {{"web1", {{"actual_window_kib", {"a"}}}}}}},
+       "memory.vms.web1.actual_window_kib: expected an array of sizes in KiB"},
+      {"negative size",
+       {{"vms", {{"web1", {{"unused_window_kib", {-1}}}}}}},
+       "memory.vms.web1.unused_window_kib: expected an array of sizes in KiB"},
+      {"host free above 1",
+       {{"host_free_history", {0.5, 2}}},
+       "memory.host_free_history: expected an array of fractions"},
+      {"vms not an object", {{"vms", 1}}, "memory.vms: expected an object"},
+      {"not an object", nlohmann::json::array(), "memory: expected an object"},
+  };
+  for (const auto& c : cases) {
+    MomPolicy policy(MomPolicy::Params{});
+    ASSERT_TRUE(policy.loadMemory({{"host_free_history", {0.5}}}).ok());
+    auto loaded = policy.loadMemory(c.memory);
+    ASSERT_FALSE(loaded.ok()) << c.what;
+    EXPECT_EQ(loaded.error().message, c.error) << c.what;
+    EXPECT_TRUE(policy.saveMemory().at("host_free_history").empty()) << c.what;
+  }
+}
+
+TEST(MomPolicyTest, ForgetsTheWindowsOfAVmThatLeft) {
+  MomPolicy policy(MomPolicy::Params{});
+  PolicyState state;
+  InputBuilder two;
+  two.host(10000, 5000).hostFree(5000).vm("a", 2000, 1000, 500).unused(500);
+  two.vm("b", 2000, 1000, 500).unused(500);
+  policy.decide(two.build(), state);
+  InputBuilder one;
+  one.host(10000, 5000).hostFree(5000).vm("a", 2000, 1000, 500).unused(500);
+  policy.decide(one.build(), state);
+  const nlohmann::json vms = policy.saveMemory().at("vms");
+  EXPECT_EQ(vms.size(), 1U);
+  EXPECT_EQ(vms.at("a").at("actual_window_kib").size(), 2U);
 }
 
 TEST(MomPolicyTest, IsRegisteredWithMomsNames) {

@@ -75,6 +75,42 @@ TEST(PressurePolicyTest, AGuestRebootDoesNotLookLikeNegativePressure) {
   EXPECT_EQ(state.vms["vm"].major_faults_per_s, 0);
 }
 
+// The average refault rate gates probing: a new policy given the memory of one that saw a burst
+// keeps settling, as the first one does, where a fresh one would probe.
+TEST(PressurePolicyTest, MemoryRoundTripsIntoANewPolicy) {
+  PressurePolicy first(PressurePolicy::Params{});
+  PolicyState state;
+  InputBuilder quiet;
+  quiet.now(1).vm("vm", 1000, 1000, 500).counters(0, 0, 1);
+  first.decide(quiet.build(), state);
+  InputBuilder burst;
+  burst.now(2).vm("vm", 1000, 1000, 500).counters(10000, 0, 2);  // 40 MiB/s for a second
+  first.decide(burst.build(), state);
+  const nlohmann::json memory = first.saveMemory();
+  EXPECT_GT(memory.at("vms").at("vm").at("refault_avg_kib_s").get<double>(), 256);
+
+  PressurePolicy second(PressurePolicy::Params{});
+  ASSERT_TRUE(second.loadMemory(memory).ok());
+  EXPECT_EQ(second.saveMemory(), memory);
+  InputBuilder calm;
+  calm.now(3).vm("vm", 1000, 1000, 500).counters(10000, 0, 3);
+  PolicyState copy = state;
+  EXPECT_EQ(second.decide(calm.build(), copy).at(0).reason, "settling");
+  EXPECT_EQ(first.decide(calm.build(), state).at(0).reason, "settling");
+  PressurePolicy fresh(PressurePolicy::Params{});
+  PolicyState fresh_copy = copy;
+  EXPECT_EQ(fresh.decide(calm.build(), fresh_copy).at(0).reason, "probe");
+}
+
+TEST(PressurePolicyTest, BadMemoryIsRefusedNamingThePath) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  auto loaded = policy.loadMemory({{"vms", {{"web1", {{"refault_avg_kib_s", -3}}}}}});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().message.rfind("memory.vms.web1.refault_avg_kib_s: expected a number", 0),
+            0U)
+      << loaded.error().message;
+}
+
 TEST(PressurePolicyTest, IsRegistered) {
   auto values = Registry::instance().resolveParams("pressure", {});
   ASSERT_TRUE(values.ok());

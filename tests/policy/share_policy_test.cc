@@ -12,6 +12,11 @@ namespace {
 using testing::InputBuilder;
 using testing::mib;
 
+// One of the share policy's averages for VM "vm", as its memory holds it.
+double active(const SharePolicy& policy, const char* which) {
+  return policy.saveMemory().at("vms").at("vm").at(which).get<double>();
+}
+
 struct AllocationCase {
   const char* what;
   double tax_rate;
@@ -94,7 +99,7 @@ TEST(SharePolicyTest, ActiveFractionFollowsActivityFastAndIdlenessSlowly) {
     InputBuilder b;
     b.host(10000, 8000).vm("vm", 1000, 1000, available);
     policy.decide(b.build(), state);
-    return std::max(state.vms["vm"].active_fast, state.vms["vm"].active_slow);
+    return std::max(active(policy, "active_fast"), active(policy, "active_slow"));
   };
   EXPECT_NEAR(tick(900), 0.1, 1e-9);  // the first estimate is taken as is
   EXPECT_NEAR(tick(0), 0.55, 1e-9);   // active at once (fast average, weight 0.5)
@@ -108,7 +113,40 @@ TEST(SharePolicyTest, ActiveFractionFollowsActivityFastAndIdlenessSlowly) {
   }
   // Idle for 5 ticks: the fast average is near 0.1, the slow one (weight 0.05) still near 0.8.
   EXPECT_GT(tick(900), 0.7);
-  EXPECT_LT(state.vms["vm"].active_fast, 0.15);
+  EXPECT_LT(active(policy, "active_fast"), 0.15);
+}
+
+TEST(SharePolicyTest, MemoryRoundTripsIntoANewPolicy) {
+  SharePolicy first(SharePolicy::Params{});
+  PolicyState state;
+  for (double available : {900, 0, 900}) {
+    InputBuilder b;
+    b.host(10000, 8000).vm("vm", 1000, 1000, available);
+    first.decide(b.build(), state);
+  }
+  const nlohmann::json memory = first.saveMemory();
+  EXPECT_NEAR(memory.at("vms").at("vm").at("active_fast").get<double>(), 0.325, 1e-9);
+  SharePolicy second(SharePolicy::Params{});
+  ASSERT_TRUE(second.loadMemory(memory).ok());
+  EXPECT_EQ(second.saveMemory(), memory);
+  InputBuilder a;
+  a.host(10000, 8000).vm("vm", 1000, 1000, 900);
+  InputBuilder b;
+  b.host(10000, 8000).vm("vm", 1000, 1000, 900);
+  PolicyState copy = state;
+  EXPECT_EQ(second.decide(b.build(), copy).at(0).target_kib,
+            first.decide(a.build(), state).at(0).target_kib);
+}
+
+TEST(SharePolicyTest, BadMemoryIsRefusedNamingThePath) {
+  SharePolicy policy(SharePolicy::Params{});
+  auto loaded = policy.loadMemory({{"vms", {{"web1", {{"active_fast", "a"}}}}}});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().message, "memory.vms.web1.active_fast: expected a number from -1 to 1");
+  loaded = policy.loadMemory({{"vms", {{"web1", {{"active_slow", 1.5}}}}}});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().message, "memory.vms.web1.active_slow: expected a number from -1 to 1");
+  EXPECT_EQ(policy.saveMemory().at("vms"), nlohmann::json::object());
 }
 
 TEST(SharePolicyTest, SharesComeFromTheVmOverrides) {

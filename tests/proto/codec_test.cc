@@ -74,10 +74,7 @@ StateDump sampleDump() {
   h.major_faults = 42;
   h.counters_s = 12;
   h.major_faults_per_s = 1.5;
-  h.active_fast = 0.25;
-  h.actual_window_kib = {1 << 20, 1 << 20};
-  h.unused_window_kib = {200000, 210000};
-  d.history.host_free_history = {0.3, 0.25};
+  d.policy_memory = {.policy = "mom", .memory = {{"anything", {1, 2}}}};
   return d;
 }
 
@@ -88,7 +85,23 @@ TEST(CodecTest, StateDumpRoundTrips) {
   EXPECT_EQ(toJson(*out), toJson(in));
   EXPECT_EQ(out->control.at("web1"), in.control.at("web1"));
   EXPECT_EQ(out->history, in.history);
+  EXPECT_EQ(out->policy_memory, in.policy_memory);  // opaque: carried as it is
   EXPECT_EQ(out->snapshot.host.free_kib, 5 << 20);
+}
+
+// Dumps written before policies kept their own memory had its fields in each VM's history and
+// host_free_history at the top level: they are read, without that memory.
+TEST(CodecTest, ADumpWithTheOldPolicyFieldsIsReadWithoutThem) {
+  nlohmann::json j = toJson(sampleDump());
+  j.erase("policy_memory");
+  j["vms"][0]["history"]["actual_window_kib"] = {1 << 20};
+  j["vms"][0]["history"]["active_fast"] = 0.25;
+  j["vms"][0]["history"]["refault_avg_kib_s"] = 3;
+  j["host_free_history"] = {0.3, 0.25};
+  auto out = stateDumpFromJson(j);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->history, sampleDump().history);
+  EXPECT_TRUE(out->policy_memory.policy.empty());
 }
 
 TEST(CodecTest, APlainSnapshotIsADumpWithoutHistory) {
@@ -96,7 +109,7 @@ TEST(CodecTest, APlainSnapshotIsADumpWithoutHistory) {
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->control.empty());
   EXPECT_TRUE(out->history.vms.empty());
-  EXPECT_TRUE(out->history.host_free_history.empty());
+  EXPECT_TRUE(out->policy_memory.policy.empty());
 }
 
 TEST(CodecTest, RejectsBadHistoryNamingThePath) {
@@ -106,20 +119,21 @@ TEST(CodecTest, RejectsBadHistoryNamingThePath) {
     const char* error;
   };
   const Case cases[] = {
-      {"window of strings",
-       [](nlohmann::json& j) { j["vms"][0]["history"]["actual_window_kib"] = {"a"}; },
-       "snapshot.vms[0].history.actual_window_kib: expected an array of non-negative integers"},
+      {"rate not a number",
+       [](nlohmann::json& j) { j["vms"][0]["history"]["major_faults_per_s"] = "a"; },
+       "snapshot.vms[0].history.major_faults_per_s: expected a number"},
       {"target not a number", [](nlohmann::json& j) { j["vms"][0]["control"]["target_kib"] = "x"; },
        "snapshot.vms[0].control.target_kib: expected an integer"},
       {"negative target", [](nlohmann::json& j) { j["vms"][0]["control"]["target_kib"] = -5; },
        "snapshot.vms[0].control.target_kib: expected a non-negative integer"},
       {"history not an object", [](nlohmann::json& j) { j["vms"][0]["history"] = 1; },
        "snapshot.vms[0].history: expected an object"},
-      {"host free above 1",
-       [](nlohmann::json& j) {
-         j["host_free_history"] = {0.5, 2};
-       },
-       "snapshot.host_free_history: expected an array of fractions"},
+      {"policy memory without a policy",
+       [](nlohmann::json& j) { j["policy_memory"].erase("policy"); },
+       "snapshot.policy_memory.policy: expected a non-empty string"},
+      {"policy memory without memory",
+       [](nlohmann::json& j) { j["policy_memory"].erase("memory"); },
+       "snapshot.policy_memory.memory: missing"},
   };
   for (const auto& c : cases) {
     nlohmann::json j = toJson(sampleDump());

@@ -96,6 +96,56 @@ TEST(StateCodecTest, RoundTrips) {
   EXPECT_EQ(*back, s);
 }
 
+// The policy's memory is opaque here: it is carried as it is, with the policy's name.
+TEST(StateCodecTest, AVersion2RoundTripKeepsMomsWindows) {
+  PersistedState s = sampleState();
+  s.policy_memory = {.policy = "mom",
+                     .memory = {{"host_free_history", {0.3, 0.25}},
+                                {"vms",
+                                 {{"stuck",
+                                   {{"actual_window_kib", {1945600, 1945600}},
+                                    {"unused_window_kib", {200000, 210000}}}}}}}};
+  const nlohmann::json j = toJson(s);
+  EXPECT_EQ(j.at("version"), 2);
+  auto back = persistedStateFromJson(nlohmann::json::parse(j.dump(2)));  // as in the file
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, s);
+  EXPECT_EQ(back->policy_memory.memory.at("vms").at("stuck").at("unused_window_kib"),
+            nlohmann::json({200000, 210000}));
+}
+
+// A version 1 file, as balloond wrote it before policies kept memory: read with none.
+TEST(StateCodecTest, AVersion1FileStillLoads) {
+  const std::string v1 = R"({
+  "clock_s": 123.5,
+  "paused": true,
+  "version": 1,
+  "vms": {
+    "gone": {"runtime_override": {"excluded": true}},
+    "pinned": {"runtime_override": {"pin_kib": 1048576}},
+    "stuck": {
+      "ack": {"ever_moved": true, "hold_until_s": 130.0, "stalled": [[118.0, 1.0], [119.0, 1.0]],
+              "stuck_direction": -1, "stuck_reason": "no progress", "target_kib": 1945600},
+      "decisions": [
+        {"from_kib": 2097152, "reason": "available-above-margin", "time_s": 100.0, "to_kib": 1843200},
+        {"from_kib": 1843200, "reason": "retract:stuck", "time_s": 120.0, "to_kib": 1945600}],
+      "last_change_s": 120.0, "last_grow_s": -1000000000.0, "last_shrink_s": 100.0,
+      "reason": "retract:stuck", "state": "stuck",
+      "state_reason": "no progress toward 1800 MiB for 5 s at 1900 MiB; target retracted",
+      "target_kib": 1945600
+    }
+  }
+})";
+  TempDir dir;
+  StateStore store(dir.path());
+  { std::ofstream(store.path()) << v1; }
+  const LoadedState loaded = store.load();
+  ASSERT_TRUE(loaded.state) << loaded.warning;
+  EXPECT_EQ(*loaded.state, sampleState());
+  EXPECT_TRUE(loaded.state->policy_memory.policy.empty());
+  EXPECT_TRUE(loaded.moved_aside.empty());
+}
+
 TEST(StateCodecTest, NamesTheBadField) {
   auto j = toJson(sampleState());
   j["vms"]["stuck"]["ack"]["hold_until_s"] = "soon";
@@ -103,6 +153,11 @@ TEST(StateCodecTest, NamesTheBadField) {
   ASSERT_FALSE(back.ok());
   EXPECT_NE(back.error().message.find("state.vms.stuck"), std::string::npos)
       << back.error().message;
+  j = toJson(sampleState());
+  j["policy_memory"] = {{"memory", 1}};  // whose?
+  back = persistedStateFromJson(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().message, "state.policy_memory.policy: expected a non-empty string");
   j = toJson(sampleState());
   j["version"] = 99;
   back = persistedStateFromJson(j);
@@ -339,6 +394,77 @@ TEST_F(RestoreTest, NoDriverFlagComesBackAtOnceAndHolds) {
   silent(second).guest.available_kib = mibToKib(400);
   ASSERT_FALSE(b->tick().error);
   EXPECT_NE(status(*b, "silent")->state, policy::AckState::kNoDriver);
+}
+
+// MOM averages its last samples; a restart (through the file) keeps them, so the restarted
+// daemon decides as the one that kept running would have. Memory that the policy cannot read, or
+// that another policy wrote, is dropped and the rest of the state is kept.
+TEST_F(RestoreTest, ARestartKeepsMomsMemory) {
+  config::Config mom = cfg();
+  mom.policy.name = "mom";
+  mom.default_floor_mib = 0;
+  mom.guards.deflate_step_mib = 100000;
+  mom.guards.host_reserve_mib = 0;
+  const auto makeMom = [&](FakeChannel& ch, const config::Config& c) {
+    return std::make_unique<Controller>(ch, std::move(*makePolicy(c.policy)),
+                                        settingsFromConfig(c));
+  };
+  FakeChannel first;
+  first.snapshot.host = {.total_kib = mibToKib(16384),
+                         .available_kib = mibToKib(10000),
+                         .free_kib = mibToKib(10000),
+                         .psi_some_avg10 = {}};
+  first.addVm("vm", 8192, 2048, 0);
+  auto a = makeMom(first, mom);
+  // The guest's free memory runs out: MOM grows it to its average use plus 20% of its size, and
+  // the average lags behind the last sample.
+  for (int i = 1; i <= 4; ++i) {
+    at(first, i);
+    first.snapshot.vms[0].guest.unused_kib = mibToKib(400 - 100 * i);
+    ASSERT_FALSE(a->tick().error);
+    first.snapshot.vms[0].actual_kib = status(*a, "vm")->target_kib;  // the guest follows
+  }
+  const PersistedState saved = a->persistedState();
+  ASSERT_EQ(saved.policy_memory.policy, "mom");
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_TRUE(store.save(saved).ok());
+  const LoadedState loaded = store.load();
+  ASSERT_TRUE(loaded.state);
+  EXPECT_EQ(loaded.state->policy_memory, saved.policy_memory);
+
+  FakeChannel second;
+  second.snapshot = first.snapshot;
+  auto b = makeMom(second, mom);
+  b->restoreState(*loaded.state);
+  EXPECT_EQ(b->dumpState().policy_memory, a->dumpState().policy_memory);
+  at(first, 5);
+  at(second, 5);
+  const TickReport ran_on = a->tick();
+  const TickReport restarted = b->tick();
+  ASSERT_EQ(restarted.changes.size(), 1U);
+  ASSERT_EQ(ran_on.changes.size(), 1U);
+  EXPECT_EQ(restarted.changes[0].to_kib, ran_on.changes[0].to_kib);
+  EXPECT_EQ(b->dumpState().policy_memory, a->dumpState().policy_memory);
+  // Without the memory, the decision would differ: one sample is not the window's average.
+  FakeChannel third;
+  third.snapshot = first.snapshot;
+  at(third, 5);
+  auto fresh = makeMom(third, mom);
+  const TickReport forgot = fresh->tick();
+  ASSERT_EQ(forgot.changes.size(), 1U);
+  EXPECT_NE(forgot.changes[0].to_kib, ran_on.changes[0].to_kib);
+
+  PersistedState spoiled = *loaded.state;
+  spoiled.policy_memory.memory["host_free_history"] = {"lots"};
+  spoiled.paused = true;
+  auto c = makeMom(second, mom);
+  c->restoreState(spoiled);
+  EXPECT_TRUE(c->paused());
+  EXPECT_EQ(c->dumpState().policy_memory.memory.at("host_free_history"), nlohmann::json::array());
+  auto d = makeMom(second, cfg());  // margin: mom's memory is not for it
+  d->restoreState(*loaded.state);
+  EXPECT_TRUE(d->dumpState().policy_memory.policy.empty());
 }
 
 TEST_F(RestoreTest, PausedAndOverridesOfAbsentVmsAreKept) {
