@@ -62,7 +62,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
                                        .stats_fresh = state != policy::AckState::kStale});
   }
   if (dump.policy_memory.policy == config.policy.name) {  // another policy's is not for this one
-    auto loaded = (*policy)->loadMemory(dump.policy_memory.memory);
+    auto loaded = compiled->policy->loadMemory(dump.policy_memory.memory);
     if (!loaded) {
       return Error{"snapshot.policy_memory." + loaded.error().message};
     }
