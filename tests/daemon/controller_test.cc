@@ -173,6 +173,11 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   Controller c = make(mom);
   c.tick();
   c.tick();
+  const auto reconfigure = [&c](const config::Config& cfg) {
+    auto compiled = compile(cfg);
+    ASSERT_TRUE(compiled.ok());
+    c.reconfigure(std::move(compiled->policy), std::move(compiled->settings));
+  };
   const auto windowLength = [&] {
     const StateDump d = c.dumpState();
     EXPECT_EQ(d.policy_memory.policy, "mom");
@@ -180,14 +185,14 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   };
   EXPECT_EQ(windowLength(), 2U);
   mom.policy.params["min_balloon_change_percent"] = 0.01;  // other parameters, same policy
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigure(mom);
   EXPECT_EQ(windowLength(), 2U);
   c.tick();
   EXPECT_EQ(windowLength(), 3U);
 
-  c.reconfigure(std::move(*makePolicy(baseConfig().policy)), settingsFromConfig(baseConfig()));
+  reconfigure(baseConfig());
   EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigure(mom);
   c.tick();
   EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch
 }

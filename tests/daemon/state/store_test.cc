@@ -406,8 +406,10 @@ TEST_F(RestoreTest, ARestartKeepsMomsMemory) {
   mom.guards.deflate_step_mib = 100000;
   mom.guards.host_reserve_mib = 0;
   const auto makeMom = [&](FakeChannel& ch, const config::Config& c) {
-    return std::make_unique<Controller>(ch, std::move(*makePolicy(c.policy)),
-                                        settingsFromConfig(c));
+    auto compiled = compile(c);
+    EXPECT_TRUE(compiled.ok());
+    return std::make_unique<Controller>(ch, std::move(compiled->policy),
+                                        std::move(compiled->settings));
   };
   FakeChannel first;
   first.snapshot.host = {.total_kib = mibToKib(16384),
