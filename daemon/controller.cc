@@ -169,25 +169,29 @@ TickReport Controller::tick() {
       push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
            now, report, true);
     }
-    if (restored.contains(vm.name) && record.target_kib != vm.actual_kib && !limits.excluded) {
-      // The channel may have lost the target while balloond was down (the simulated host
-      // restarts with it): a VM held stuck keeps what it has, any other is asked again.
-      const auto s = record.verdict.state;
-      if (s == policy::AckState::kStuck || s == policy::AckState::kUncooperative) {
-        push(vm.name, vm.actual_kib, "restore:retract", now, report, true);
-      } else if (!paused_) {
-        push(vm.name, record.target_kib, "restore", now, report, true);
-      }
-    }
     const auto state = record.verdict.state;
-    views_.push_back(policy::VmView{
+    policy::VmView view{
         .sample = &vm,
         .limits = limits,
         .target_kib = record.target_kib,
         .ack = state,
         .stats_fresh = state != policy::AckState::kStale && vm.guest.last_update_s > 0,
         .shrink_blocked = record.verdict.shrink_blocked,
-        .grow_blocked = record.verdict.grow_blocked});
+        .grow_blocked = record.verdict.grow_blocked};
+    if (restored.contains(vm.name) && !limits.excluded) {
+      guardRestoredTarget(view, record);
+      if (record.target_kib != vm.actual_kib) {
+        // The channel may have lost the target while balloond was down (the simulated host
+        // restarts with it): a VM held stuck keeps what it has, any other is asked again.
+        if (state == policy::AckState::kStuck || state == policy::AckState::kUncooperative) {
+          push(vm.name, vm.actual_kib, "restore:retract", now, report, true);
+        } else if (!paused_) {
+          push(vm.name, record.target_kib, "restore", now, report, true);
+        }
+      }
+      view.target_kib = record.target_kib;
+    }
+    views_.push_back(view);
   }
 
   restoring_.clear();
@@ -413,6 +417,23 @@ void Controller::restoreRecord(const VmSample& vm, const PersistedVm& saved, VmR
   spdlog::info("vm-restored vm={} target_mib={} actual_mib={} state={} reason=\"{}\"", vm.name,
                saved.target_kib / kKibPerMib, vm.actual_kib / kKibPerMib, saved.state,
                saved.state_reason);
+}
+
+void Controller::guardRestoredTarget(const policy::VmView& view, VmRecord& record) {
+  // The saved target is untrusted (an old config, an edited file): it is kept within this run's
+  // configured floor and ceiling, so a floor raised while balloond was down wins. What the guest
+  // needs now (the need-based floor) is the guards' to add on this tick, as for any target.
+  const int64_t ceiling = view.limits.ceiling_kib;
+  const int64_t floor = std::min(view.limits.floor_kib, ceiling);
+  const int64_t guarded = std::clamp(record.target_kib, floor, ceiling);
+  if (guarded == record.target_kib) {
+    return;
+  }
+  spdlog::warn("vm-restore-guarded vm={} saved_mib={} to_mib={} floor_mib={} ceiling_mib={}",
+               view.sample->name, record.target_kib / kKibPerMib, guarded / kKibPerMib,
+               floor / kKibPerMib, view.limits.ceiling_kib / kKibPerMib);
+  record.target_kib = guarded;
+  policy_state_.vms[view.sample->name].last_target_kib = guarded;
 }
 
 void Controller::restorePolicyMemory(const PolicyMemory& saved) {

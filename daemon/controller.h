@@ -144,6 +144,8 @@ class Controller {
   int64_t reclaimEarmarkKib(double now_s) const;
   void rebuildStatus();
   void restoreRecord(const VmSample& vm, const PersistedVm& saved, VmRecord& record, double now_s);
+  // Puts a restored target within this run's configured floor and ceiling (logged when it moves).
+  void guardRestoredTarget(const policy::VmView& view, VmRecord& record);
   void restorePolicyMemory(const PolicyMemory& saved);
   // The policy's own memory with its name; empty when it keeps none.
   PolicyMemory policyMemory() const;

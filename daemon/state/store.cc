@@ -9,13 +9,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 namespace balloond {
 
 namespace {
+
+// A state file larger than this is not one balloond wrote (a few KiB per VM).
+constexpr off_t kMaxStateBytes = off_t{64} << 20;
 
 std::string errnoText(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::generic_category().message(errno);
@@ -37,23 +38,59 @@ bool writeAll(int fd, const std::string& data) {
   return true;
 }
 
+// The whole of an open file, if it is a regular file of at most kMaxStateBytes. A FIFO, a device
+// or a directory in place of state.json is refused at once: opened O_NONBLOCK and checked with
+// fstat on the open descriptor, it can neither block the start nor feed it without end.
+Result<std::string> readRegularFile(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return Error{errnoText("cannot read", path)};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error{path + ": not a regular file"};
+  }
+  if (st.st_size > kMaxStateBytes) {
+    return Error{path + ": larger than " + std::to_string(kMaxStateBytes) + " bytes"};
+  }
+  std::string text;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return Error{errnoText("cannot read", path)};
+    }
+    if (n == 0) {
+      return text;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > static_cast<std::size_t>(kMaxStateBytes)) {
+      return Error{path + ": larger than " + std::to_string(kMaxStateBytes) + " bytes"};
+    }
+  }
+}
+
 }  // namespace
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/state.json") {}
 
 LoadedState StateStore::load() const {
   LoadedState out;
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0 && errno == ENOENT) {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
     return out;  // a first start
   }
-  std::ifstream in(path_);
-  if (!in || !S_ISREG(st.st_mode)) {
-    out.warning = "cannot read " + path_;
+  auto text = fd < 0 ? Result<std::string>(Error{errnoText("cannot read", path_)})
+                     : readRegularFile(fd, path_);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  if (!text) {
+    out.warning = text.error().message;
   } else {
-    std::stringstream text;
-    text << in.rdbuf();
-    auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded()) {
       out.warning = path_ + ": not valid JSON";
     } else {

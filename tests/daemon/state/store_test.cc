@@ -495,3 +495,96 @@ TEST_F(RestoreTest, PausedAndOverridesOfAbsentVmsAreKept) {
 
 }  // namespace
 }  // namespace balloond
+
+namespace balloond {
+namespace {
+
+// A FIFO in place of state.json hung the start (a blocking open waiting for a writer); a link
+// to /dev/zero would feed it without end. Both are refused at once and set aside.
+TEST(StateStoreTest, AFifoOrADeviceInPlaceOfTheFileIsRefusedAtOnce) {
+  TempDir dir;
+  StateStore store(dir.path());
+  ASSERT_EQ(mkfifo(store.path().c_str(), 0600), 0);
+  const LoadedState fifo = store.load();  // returns: no writer is ever coming
+  EXPECT_FALSE(fifo.state);
+  EXPECT_EQ(fifo.warning, store.path() + ": not a regular file");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(store.path())));
+  EXPECT_TRUE(fs::is_fifo(fifo.moved_aside));
+
+  fs::create_symlink("/dev/zero", store.path());
+  const LoadedState zero = store.load();
+  EXPECT_FALSE(zero.state);
+  EXPECT_EQ(zero.warning, store.path() + ": not a regular file");
+  ASSERT_TRUE(store.save(sampleState()).ok());  // a fresh file replaces neither
+  EXPECT_TRUE(store.load().state);
+}
+
+// One VM on a fake channel whose saved target is checked against this run's guards.
+class RestoreGuardTest : public ::testing::Test {
+ protected:
+  void SetUp() override { spdlog::set_level(spdlog::level::off); }
+  // A state file's record for "web" (2048 MiB max) with `target_kib` in force.
+  static PersistedState saved(int64_t target_kib) {
+    PersistedState s;
+    s.clock_s = 100;
+    PersistedVm& vm = s.vms["web"];
+    vm.known = true;
+    vm.target_kib = target_kib;
+    vm.reason = "available-above-margin";
+    vm.state = "settled";
+    vm.ack.target_kib = target_kib;
+    vm.ack.ever_moved = true;
+    return s;
+  }
+  // Restores `state` into a controller whose config has `floor_mib`, ticks once, and returns
+  // the target pushed to "web" (or -1 for none).
+  int64_t restoredPush(const PersistedState& state, double floor_mib) {
+    channel_.snapshot.time_s = 0;
+    channel_.snapshot.host = {.total_kib = mibToKib(16384),
+                              .available_kib = mibToKib(8192),
+                              .free_kib = {},
+                              .psi_some_avg10 = {}};
+    channel_.addVm("web", 2048, 2048, 1800);  // the simulated host restarted it at max
+    config::Config c;
+    c.policy.name = "static";
+    c.default_floor_mib = floor_mib;
+    auto compiled = compile(c);
+    EXPECT_TRUE(compiled.ok());
+    controller_ = std::make_unique<Controller>(channel_, std::move(compiled->policy),
+                                               std::move(compiled->settings));
+    controller_->restoreState(state);
+    const TickReport r = controller_->tick();
+    for (const auto& change : r.changes) {
+      if (change.vm == "web") {
+        return change.to_kib;
+      }
+    }
+    return -1;
+  }
+
+  FakeChannel channel_;
+  std::unique_ptr<Controller> controller_;
+};
+
+// The floor was raised from 256 to 900 MiB while the daemon was down: 512 MiB was pushed.
+TEST_F(RestoreGuardTest, AFloorRaisedWhileDownWinsOverTheSavedTarget) {
+  EXPECT_EQ(restoredPush(saved(mibToKib(512)), 900), mibToKib(900));
+}
+
+// `target_kib: 1` in the file: 0 MiB was pushed.
+TEST_F(RestoreGuardTest, ATinySavedTargetIsRaisedToTheFloor) {
+  EXPECT_EQ(restoredPush(saved(1), 256), mibToKib(256));
+}
+
+// A saved target above the VM's size is brought down to its ceiling, i.e. no push at all here.
+TEST_F(RestoreGuardTest, ASavedTargetAboveTheCeilingIsBroughtDown) {
+  EXPECT_EQ(restoredPush(saved(mibToKib(4096)), 256), -1);
+}
+
+// A target within the limits is restored as saved.
+TEST_F(RestoreGuardTest, AGoodSavedTargetIsPushedAsSaved) {
+  EXPECT_EQ(restoredPush(saved(mibToKib(1024)), 256), mibToKib(1024));
+}
+
+}  // namespace
+}  // namespace balloond
