@@ -56,7 +56,7 @@ class FieldReader {
       return 0;
     }
     if (!v->is_number_integer() ||
-        (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(max)) ||
+        (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(max)) ||
         v->get<int64_t>() < min || v->get<int64_t>() > max) {
       fail(key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
                     ", got " + describe(*v));
