@@ -16,6 +16,7 @@ packages=(
   man-db groff-base  # the man page test: man --warnings renders every page
   dpkg-dev lintian debootstrap  # the package: dpkg-shlibdeps; its checks; a clean root for it
   systemd-container  # systemd-nspawn: the packaged unit under a real systemd
+  clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets (tests/fuzz/)
   "$@"
 )
 
