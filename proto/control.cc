@@ -41,6 +41,16 @@ Result<T> decode(const char* what, F&& f) {
   }
 }
 
+// One JSON document filling the whole line, or a discarded value. nlohmann's lexer takes a NUL
+// byte for the end of input, so a line holding one is refused before parsing (a raw NUL is never
+// valid JSON, in a string or out of one).
+json parseLine(std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) {
+    return json(json::value_t::discarded);
+  }
+  return json::parse(line, nullptr, /*allow_exceptions=*/false);
+}
+
 }  // namespace
 
 Response answer(ResultCode code, std::string text, json arguments) {
@@ -68,7 +78,7 @@ std::string encode(const Response& response) {
 }
 
 Result<Request> parseRequest(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  json j = parseLine(line);
   if (j.is_discarded()) {
     return Error{"malformed JSON: expected one JSON object per line"};
   }
@@ -96,7 +106,7 @@ Result<Request> parseRequest(std::string_view line) {
 }
 
 Result<Response> parseResponse(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  json j = parseLine(line);
   if (j.is_discarded() || !j.is_object()) {
     return Error{"malformed response: expected one JSON object per line"};
   }

@@ -41,6 +41,22 @@ TEST(ControlTest, BadEnvelopesAreNamedExactly) {
             "request: unknown key 'args' (known: command, arguments)");
 }
 
+// A line must be exactly one document: a NUL byte ends nothing early, and trailing bytes after
+// the document are an error, not ignored.
+TEST(ControlTest, ALineIsExactlyOneDocument) {
+  using namespace std::string_literals;
+  for (const std::string& line :
+       {R"({"command":"status-get"})"s + '\0' + R"({"command":"daemon-pause"})",
+        R"({"command":"status-get"})"s + '\0', R"({"command":"status-get"} x)"s,
+        R"({"command":"status-get"}{"command":"daemon-pause"})"s}) {
+    auto r = parseRequest(line);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.error().message, "malformed JSON: expected one JSON object per line");
+    EXPECT_FALSE(parseResponse(R"({"result":0,"text":""})"s + '\0' + "x").ok());
+  }
+  EXPECT_TRUE(parseRequest("{\"command\":\"status-get\"} \r").ok());
+}
+
 TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
   EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
   const std::string line = encode(ok("fine", {{"paused", true}}));
