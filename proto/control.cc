@@ -51,6 +51,35 @@ json parseLine(std::string_view line) {
   return json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
 
+// Whether `line` nests [ and { deeper than kMaxDepth, outside strings. Checked before parsing:
+// building, copying and freeing a document are recursive, so a deep one would overflow the stack.
+bool tooDeep(std::string_view line) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, a quote included
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) {
+        return true;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+const std::string kTooDeep =
+    "nested too deeply: at most " + std::to_string(kMaxDepth) + " levels of [ and {";
+
 }  // namespace
 
 Response answer(ResultCode code, std::string text, json arguments) {
@@ -78,6 +107,9 @@ std::string encode(const Response& response) {
 }
 
 Result<Request> parseRequest(std::string_view line) {
+  if (tooDeep(line)) {
+    return Error{"request " + kTooDeep};
+  }
   json j = parseLine(line);
   if (j.is_discarded()) {
     return Error{"malformed JSON: expected one JSON object per line"};
@@ -106,6 +138,9 @@ Result<Request> parseRequest(std::string_view line) {
 }
 
 Result<Response> parseResponse(std::string_view line) {
+  if (tooDeep(line)) {
+    return Error{"response " + kTooDeep};
+  }
   json j = parseLine(line);
   if (j.is_discarded() || !j.is_object()) {
     return Error{"malformed response: expected one JSON object per line"};

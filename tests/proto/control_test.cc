@@ -57,6 +57,33 @@ TEST(ControlTest, ALineIsExactlyOneDocument) {
   EXPECT_TRUE(parseRequest("{\"command\":\"status-get\"} \r").ok());
 }
 
+// Nesting is bounded before the document is built (a deep one overflowed the stack when the
+// arguments were copied); brackets inside strings do not count.
+TEST(ControlTest, DeepNestingIsRefusedBeforeItIsBuilt) {
+  auto nested = [](int depth) {
+    return R"({"command":"x","arguments":{"a":)" + std::string(depth, '[') +
+           std::string(depth, ']') + "}}";
+  };
+  ASSERT_LT(nested(30000).size(), kMaxRequestBytes);
+  for (const int depth : {kMaxDepth - 1, kMaxDepth}) {
+    EXPECT_FALSE(parseRequest(nested(depth)).ok()) << depth;  // 2 levels of envelope on top
+  }
+  EXPECT_TRUE(parseRequest(nested(kMaxDepth - 2)).ok());
+  for (const int depth : {100, 10000, 30000}) {
+    auto r = parseRequest(nested(depth));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "request nested too deeply: at most 32 levels of [ and {");
+    EXPECT_FALSE(parseResponse(R"({"result":0,"arguments":)" + std::string(depth, '[') +
+                               std::string(depth, ']') + "}")
+                     .ok());
+  }
+  const std::string in_string =
+      R"({"command":"x","arguments":{"a":")" + std::string(1000, '[') + R"(\"{{"}})";
+  auto r = parseRequest(in_string);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->arguments.at("a").get<std::string>(), std::string(1000, '[') + "\"{{");
+}
+
 TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
   EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
   const std::string line = encode(ok("fine", {{"paused", true}}));
