@@ -153,7 +153,9 @@ Result<std::string> readFile(const std::string& path, const FileCheck& check) {
   auto cannot = [&path](int err) {
     return Error{path + ": cannot read: " + std::generic_category().message(err)};
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // Non-blocking, so a FIFO (or a device) cannot hold the event loop at open or read; what it
+  // is, is checked on the open descriptor, so it cannot be swapped after the check.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     return cannot(errno);
   }
@@ -172,6 +174,14 @@ Result<std::string> readFile(const std::string& path, const FileCheck& check) {
   }
   if (S_ISDIR(st.st_mode)) {
     return cannot(EISDIR);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error{path + ": cannot read: not a regular file"};
+  }
+  const Error too_large{path + ": cannot read: larger than " +
+                        std::to_string(kMaxFileBytes / 1024 / 1024) + " MiB"};
+  if (st.st_size > static_cast<off_t>(kMaxFileBytes)) {
+    return too_large;
   }
   if (check) {
     if (auto s = check(fd, path); !s) {
@@ -192,6 +202,9 @@ Result<std::string> readFile(const std::string& path, const FileCheck& check) {
       return text;
     }
     text.append(buf.data(), static_cast<std::size_t>(n));
+    if (text.size() > kMaxFileBytes) {  // it grew since fstat
+      return too_large;
+    }
   }
 }
 

@@ -108,7 +108,12 @@ Status readDocument(const std::string& text, const std::string& source,
 // it may read it itself); an Error refuses the file with that message.
 using FileCheck = std::function<Status(int fd, const std::string& path)>;
 
-// The whole file, or "PATH: cannot read: <strerror>". With a `check`, the file is refused unless
+// The most bytes a config or scenario file may hold.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
+
+// The whole file, or "PATH: cannot read: <strerror>". Only a regular file of at most
+// kMaxFileBytes is read ("not a regular file", "larger than 1 MiB"); it is opened non-blocking,
+// so a FIFO or a device cannot stall the caller. With a `check`, the file is refused unless
 // the check passes on the very descriptor that is then read (no race with a swapped path).
 Result<std::string> readFile(const std::string& path, const FileCheck& check = nullptr);
 
