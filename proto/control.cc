@@ -2,6 +2,7 @@
 #include "proto/control.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "proto/codec.h"
 
@@ -206,10 +207,18 @@ Result<int64_t> Arguments::integer(std::string_view name, int64_t min, int64_t m
   if (!v.is_number_integer()) {
     return Error{"argument '" + std::string(name) + "': expected an integer, got " + typeName(v)};
   }
+  const auto range = [&](const std::string& got) {
+    return Error{"argument '" + std::string(name) + "': must be between " + std::to_string(min) +
+                 " and " + std::to_string(max) + ", got " + got};
+  };
+  // Above INT64_MAX JSON holds it unsigned; read as int64 it would wrap (2^64-1 to -1).
+  if (v.is_number_unsigned() &&
+      v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return range(std::to_string(v.get<uint64_t>()));
+  }
   const auto n = v.get<int64_t>();
   if (n < min || n > max) {
-    return Error{"argument '" + std::string(name) + "': must be between " + std::to_string(min) +
-                 " and " + std::to_string(max) + ", got " + std::to_string(n)};
+    return range(std::to_string(n));
   }
   return n;
 }

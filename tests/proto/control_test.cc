@@ -84,6 +84,23 @@ TEST(ControlTest, DeepNestingIsRefusedBeforeItIsBuilt) {
   EXPECT_EQ(r->arguments.at("a").get<std::string>(), std::string(1000, '[') + "\"{{");
 }
 
+// A number past int64 is reported as given, not wrapped (2^64-1 read as -1).
+TEST(ControlTest, AnOutOfRangeIntegerIsReportedAsGiven) {
+  auto j = json::parse(R"({"mib": 18446744073709551615, "n": 9223372036854775808, "k": -5})");
+  const Arguments args(j, {"mib", "n", "k"});
+  auto mib = args.integer("mib", 1, 1000);
+  ASSERT_FALSE(mib.ok());
+  EXPECT_EQ(mib.error().message,
+            "argument 'mib': must be between 1 and 1000, got 18446744073709551615");
+  auto n = args.integer("n", 0, INT64_MAX);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message,
+            "argument 'n': must be between 0 and 9223372036854775807, got "
+            "9223372036854775808");
+  EXPECT_EQ(args.integer("k", 0, 10).error().message,
+            "argument 'k': must be between 0 and 10, got -5");
+}
+
 TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
   EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
   const std::string line = encode(ok("fine", {{"paused", true}}));
