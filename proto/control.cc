@@ -78,6 +78,31 @@ bool tooDeep(std::string_view line) {
   return false;
 }
 
+// `text` with each control character written out ("\\n", "\\t", "\\x1b"), so an answer's
+// text stays one printable line whatever name it echoes.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      constexpr std::string_view kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4U];
+      out += kHex[u & 0xfU];
+    }
+  }
+  return out;
+}
+
 const std::string kTooDeep =
     "nested too deeply: at most " + std::to_string(kMaxDepth) + " levels of [ and {";
 
@@ -99,7 +124,7 @@ std::string encode(const Request& request) {
 }
 
 std::string encode(const Response& response) {
-  json j = {{"result", static_cast<int>(response.result)}, {"text", response.text}};
+  json j = {{"result", static_cast<int>(response.result)}, {"text", printable(response.text)}};
   if (!response.arguments.is_null()) {
     j["arguments"] = response.arguments;
   }

@@ -101,6 +101,16 @@ TEST(ControlTest, AnOutOfRangeIntegerIsReportedAsGiven) {
             "argument 'k': must be between 0 and 10, got -5");
 }
 
+// An answer's text is one line of printable text: a newline or an escape sequence echoed from a
+// name cannot forge a line or drive the terminal of whoever reads it.
+TEST(ControlTest, ControlCharactersInTextAreEscaped) {
+  const std::string line = encode(error("unknown command 'a\nresult 0: ok\r\t\x1b[2J\x7f'"));
+  auto r = parseResponse(line);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->text, R"(unknown command 'a\nresult 0: ok\r\t\x1b[2J\x7f')");
+  EXPECT_EQ(parseResponse(encode(ok("caf\xc3\xa9 \\ fine")))->text, "caf\xc3\xa9 \\ fine");
+}
+
 TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
   EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
   const std::string line = encode(ok("fine", {{"paused", true}}));
