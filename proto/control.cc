@@ -47,7 +47,8 @@ Result<T> decode(const char* what, F&& f) {
 // valid JSON, in a string or out of one).
 json parseLine(std::string_view line) {
   if (line.find('\0') != std::string_view::npos) {
-    return json(json::value_t::discarded);
+    json discarded(json::value_t::discarded);
+    return discarded;
   }
   return json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
