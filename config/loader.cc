@@ -18,8 +18,8 @@ Result<Config> parseConfig(const std::string& text, const std::string& source) {
   return config;
 }
 
-Result<Config> loadConfigFile(const std::string& path) {
-  auto text = readFile(path);
+Result<Config> loadConfigFile(const std::string& path, const FileCheck& check) {
+  auto text = readFile(path, check);
   if (!text) {
     return text.error();
   }

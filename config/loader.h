@@ -4,6 +4,7 @@
 #include <string>
 
 #include "config/spec.h"
+#include "config/yaml_reader.h"
 #include "proto/result.h"
 
 namespace balloond::config {
@@ -13,7 +14,8 @@ namespace balloond::config {
 // "FILE:LINE:COL: key.path: problem". The first problem found wins. Never throws.
 Result<Config> parseConfig(const std::string& text, const std::string& source);
 
-// Reads and parses a file. A missing or unreadable file gives "PATH: cannot read: <strerror>".
-Result<Config> loadConfigFile(const std::string& path);
+// Reads and parses a file. A missing or unreadable file gives "PATH: cannot read: <strerror>";
+// `check` may refuse the opened file first (see readFile).
+Result<Config> loadConfigFile(const std::string& path, const FileCheck& check = nullptr);
 
 }  // namespace balloond::config

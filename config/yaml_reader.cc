@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/yaml_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -147,22 +149,63 @@ Status readDocument(const std::string& text, const std::string& source,
   }
 }
 
-Result<std::string> readFile(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return Error{path +
-                 ": cannot read: " + std::make_error_code(std::errc::is_a_directory).message()};
+Result<std::string> readFile(const std::string& path, const FileCheck& check) {
+  auto cannot = [&path](int err) {
+    return Error{path + ": cannot read: " + std::generic_category().message(err)};
+  };
+  // Non-blocking, so a FIFO (or a device) cannot hold the event loop at open or read; what it
+  // is, is checked on the open descriptor, so it cannot be swapped after the check.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return cannot(errno);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  struct Closer {
+    explicit Closer(int f) : fd(f) {}
+    int fd;
+    Closer(const Closer&) = delete;
+    Closer& operator=(const Closer&) = delete;
+    Closer(Closer&&) = delete;
+    Closer& operator=(Closer&&) = delete;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return cannot(errno);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return Error{path + ": cannot read: " + std::generic_category().message(errno)};
+  if (S_ISDIR(st.st_mode)) {
+    return cannot(EISDIR);
   }
-  return text.str();
+  if (!S_ISREG(st.st_mode)) {
+    return Error{path + ": cannot read: not a regular file"};
+  }
+  const Error too_large{path + ": cannot read: larger than " +
+                        std::to_string(kMaxFileBytes / 1024 / 1024) + " MiB"};
+  if (st.st_size > static_cast<off_t>(kMaxFileBytes)) {
+    return too_large;
+  }
+  if (check) {
+    if (auto s = check(fd, path); !s) {
+      return s.error();
+    }
+  }
+  std::string text;
+  std::array<char, 65536> buf{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return cannot(errno);
+    }
+    if (n == 0) {
+      return text;
+    }
+    text.append(buf.data(), static_cast<std::size_t>(n));
+    if (text.size() > kMaxFileBytes) {  // it grew since fstat
+      return too_large;
+    }
+  }
 }
 
 }  // namespace balloond::config

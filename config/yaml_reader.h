@@ -104,7 +104,17 @@ std::string joined(const std::vector<std::string_view>& words);
 Status readDocument(const std::string& text, const std::string& source,
                     const std::function<Status(const Val& root)>& read);
 
-// The whole file, or "PATH: cannot read: <strerror>".
-Result<std::string> readFile(const std::string& path);
+// A check on a file once it is open and before it is read (e.g. whether the peer that asked for
+// it may read it itself); an Error refuses the file with that message.
+using FileCheck = std::function<Status(int fd, const std::string& path)>;
+
+// The most bytes a config or scenario file may hold.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{1024} * 1024;
+
+// The whole file, or "PATH: cannot read: <strerror>". Only a regular file of at most
+// kMaxFileBytes is read ("not a regular file", "larger than 1 MiB"); it is opened non-blocking,
+// so a FIFO or a device cannot stall the caller. With a `check`, the file is refused unless
+// the check passes on the very descriptor that is then read (no race with a swapped path).
+Result<std::string> readFile(const std::string& path, const FileCheck& check = nullptr);
 
 }  // namespace balloond::config

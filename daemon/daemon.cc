@@ -130,7 +130,7 @@ void Daemon::waitForSignals() {
       return;
     }
     if (signo == SIGHUP) {
-      (void)reload("", true);
+      (void)reload("", true, nullptr);
       waitForSignals();
       return;
     }
@@ -204,7 +204,7 @@ void Daemon::onTick() {
   scheduleTick();
 }
 
-Status Daemon::reload(const std::string& path, bool apply) {
+Status Daemon::reload(const std::string& path, bool apply, const config::FileCheck& check) {
   const std::string file = path.empty() ? options_.config_path : path;
   if (apply) {
     // Done, whether the new config was taken or the old one kept: READY=1 again (once ready).
@@ -233,7 +233,7 @@ Status Daemon::reload(const std::string& path, bool apply) {
                   message, apply ? " keeping=old" : "");
     return Error{message};
   };
-  auto config = config::loadConfigFile(file);
+  auto config = config::loadConfigFile(file, check);
   if (!config) {
     return failed(config.error().message);
   }

@@ -52,7 +52,7 @@ class Daemon : public DaemonAccess {
   Controller& controller() override { return *controller_; }
   const config::Config& config() const override { return config_; }
   control::DaemonInfo info() const override;
-  Status reload(const std::string& path, bool apply) override;
+  Status reload(const std::string& path, bool apply, const config::FileCheck& check) override;
 
  private:
   Daemon(config::Config config, DaemonOptions options);

@@ -2,6 +2,7 @@
 #include "proto/codec.h"
 
 #include <cmath>
+#include <map>
 
 namespace balloond {
 
@@ -262,6 +263,7 @@ Result<Snapshot> snapshotFromJson(const json& j) {
   if (!j.contains("vms") || !j.at("vms").is_array()) {
     return Error{"snapshot.vms: expected an array"};
   }
+  std::map<std::string, size_t> seen;  // name -> index, to refuse a name given twice
   for (size_t i = 0; i < j.at("vms").size(); ++i) {
     const std::string path = "snapshot.vms[" + std::to_string(i) + "]";
     Reader r(j.at("vms")[i], path);
@@ -282,6 +284,10 @@ Result<Snapshot> snapshotFromJson(const json& j) {
     }
     if (!r.error().empty()) {
       return Error{r.error()};
+    }
+    if (auto [at, fresh] = seen.emplace(vm.name, i); !fresh) {
+      return Error{path + ".name: VM '" + vm.name + "' is given twice (also vms[" +
+                   std::to_string(at->second) + "])"};
     }
     snap.vms.push_back(std::move(vm));
   }

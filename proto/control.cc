@@ -2,6 +2,7 @@
 #include "proto/control.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "proto/codec.h"
 
@@ -41,6 +42,71 @@ Result<T> decode(const char* what, F&& f) {
   }
 }
 
+// One JSON document filling the whole line, or a discarded value. nlohmann's lexer takes a NUL
+// byte for the end of input, so a line holding one is refused before parsing (a raw NUL is never
+// valid JSON, in a string or out of one).
+json parseLine(std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) {
+    json discarded(json::value_t::discarded);
+    return discarded;
+  }
+  return json::parse(line, nullptr, /*allow_exceptions=*/false);
+}
+
+// Whether `line` nests [ and { deeper than kMaxDepth, outside strings. Checked before parsing:
+// building, copying and freeing a document are recursive, so a deep one would overflow the stack.
+bool tooDeep(std::string_view line) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, a quote included
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) {
+        return true;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// `text` with each control character written out ("\\n", "\\t", "\\x1b"), so an answer's
+// text stays one printable line whatever name it echoes.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      constexpr std::string_view kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4U];
+      out += kHex[u & 0xfU];
+    }
+  }
+  return out;
+}
+
+const std::string kTooDeep =
+    "nested too deeply: at most " + std::to_string(kMaxDepth) + " levels of [ and {";
+
 }  // namespace
 
 Response answer(ResultCode code, std::string text, json arguments) {
@@ -59,7 +125,7 @@ std::string encode(const Request& request) {
 }
 
 std::string encode(const Response& response) {
-  json j = {{"result", static_cast<int>(response.result)}, {"text", response.text}};
+  json j = {{"result", static_cast<int>(response.result)}, {"text", printable(response.text)}};
   if (!response.arguments.is_null()) {
     j["arguments"] = response.arguments;
   }
@@ -68,7 +134,10 @@ std::string encode(const Response& response) {
 }
 
 Result<Request> parseRequest(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (tooDeep(line)) {
+    return Error{"request " + kTooDeep};
+  }
+  json j = parseLine(line);
   if (j.is_discarded()) {
     return Error{"malformed JSON: expected one JSON object per line"};
   }
@@ -96,7 +165,10 @@ Result<Request> parseRequest(std::string_view line) {
 }
 
 Result<Response> parseResponse(std::string_view line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (tooDeep(line)) {
+    return Error{"response " + kTooDeep};
+  }
+  json j = parseLine(line);
   if (j.is_discarded() || !j.is_object()) {
     return Error{"malformed response: expected one JSON object per line"};
   }
@@ -161,10 +233,18 @@ Result<int64_t> Arguments::integer(std::string_view name, int64_t min, int64_t m
   if (!v.is_number_integer()) {
     return Error{"argument '" + std::string(name) + "': expected an integer, got " + typeName(v)};
   }
+  const auto range = [&](const std::string& got) {
+    return Error{"argument '" + std::string(name) + "': must be between " + std::to_string(min) +
+                 " and " + std::to_string(max) + ", got " + got};
+  };
+  // Above INT64_MAX JSON holds it unsigned; read as int64 it would wrap (2^64-1 to -1).
+  if (v.is_number_unsigned() &&
+      v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return range(std::to_string(v.get<uint64_t>()));
+  }
   const auto n = v.get<int64_t>();
   if (n < min || n > max) {
-    return Error{"argument '" + std::string(name) + "': must be between " + std::to_string(min) +
-                 " and " + std::to_string(max) + ", got " + std::to_string(n)};
+    return range(std::to_string(n));
   }
   return n;
 }

@@ -30,6 +30,9 @@ enum class ResultCode : int {
 // The most bytes one request line may hold, newline included.
 constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;
 
+// The most levels of [ and { a line may nest, the envelope's own included.
+constexpr int kMaxDepth = 32;
+
 // {"command": NAME, "arguments": {...}}
 struct Request {
   std::string command;

@@ -13,7 +13,9 @@ Result<std::unique_ptr<AdminSurface>> AdminSurface::open(boost::asio::io_context
   ControlServerOptions options{.path = spec.socket,
                                .group = std::nullopt,
                                .admin_group = std::nullopt,
-                               .idle_timeout_s = spec.idle_timeout_s};
+                               .idle_timeout_s = spec.idle_timeout_s,
+                               .limits = {},
+                               .credentials = nullptr};
   if (!spec.group.empty()) {
     auto gid = lookupGroup(spec.group);
     if (!gid) {
@@ -28,6 +30,9 @@ Result<std::unique_ptr<AdminSurface>> AdminSurface::open(boost::asio::io_context
     }
     options.admin_group = *gid;
   }
+  if (auto budget = ensureDescriptorBudget(options.limits); !budget) {
+    return budget.error();
+  }
   std::unique_ptr<AdminSurface> surface(new AdminSurface(daemon));
   AdminSurface* self = surface.get();
   auto server = ControlServer::create(io, options, [self](std::string_view line, const Peer& peer) {
@@ -38,9 +43,10 @@ Result<std::unique_ptr<AdminSurface>> AdminSurface::open(boost::asio::io_context
   }
   surface->control_server_ = std::move(*server);
   if (!config.metrics.listen.empty()) {
-    auto metrics = MetricsServer::create(io, config.metrics.listen, [self, &daemon] {
-      return self->metrics_.render(daemon.controller());
-    });
+    auto metrics = MetricsServer::create(
+        io, config.metrics.listen,
+        [self, &daemon] { return self->metrics_.render(daemon.controller()); },
+        options.limits.metrics_total);
     if (!metrics) {
       return metrics.error();
     }

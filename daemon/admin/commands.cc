@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "config/keys.h"
+#include "daemon/admin/peer_access.h"
 #include "proto/codec.h"
 
 namespace balloond {
@@ -100,6 +101,7 @@ Response Dispatcher::handle(const Request& request, const Peer& peer) {
                                                        "the admin group");
   }
   try {
+    peer_ = peer;
     Response r = (this->*(cmd->handler))(request);
     if (cmd->mutating) {
       spdlog::info("control-command command={} uid={} result={}", request.command, peer.uid,
@@ -309,9 +311,17 @@ Response Dispatcher::configTest(const Request& r) {
     }
     path = *p;
   }
-  auto status = daemon_.reload(path, false);
+  // The file is read only if the peer could read it itself, and a non-root peer's error
+  // quotes nothing from it.
+  const Peer peer = peer_;
+  const config::FileCheck check = [peer, groups = peerGroups(peer)](int fd,
+                                                                    const std::string& file) {
+    return peerMayRead(peer, groups, fd, file);
+  };
+  auto status = daemon_.reload(path, false, check);
   if (!status) {
-    return control::error(status.error().message);
+    const std::string& message = status.error().message;
+    return control::error(peer.uid == 0 ? message : redactedForPeer(message, path));
   }
   return control::ok((path.empty() ? daemon_.config().source : path) + ": ok");
 }
@@ -320,9 +330,12 @@ Response Dispatcher::configReload(const Request& r) {
   if (auto s = Arguments(r.arguments, {}).check(); !s) {
     return badArguments(s.error());
   }
-  auto status = daemon_.reload("", true);
+  auto status = daemon_.reload("", true, nullptr);
   if (!status) {
-    return control::error(status.error().message + " (keeping the running configuration)");
+    const std::string& message = status.error().message;
+    return control::error(
+        (peer_.uid == 0 ? message : redactedForPeer(message, daemon_.config().source)) +
+        " (keeping the running configuration)");
   }
   return control::ok("reloaded " + daemon_.config().source);
 }

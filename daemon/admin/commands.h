@@ -55,6 +55,7 @@ class Dispatcher {
   control::VmInfo vmInfo(const VmStatus& vm, bool detail, size_t decisions) const;
 
   DaemonAccess& daemon_;
+  Peer peer_;  // who sent the request being handled
 };
 
 }  // namespace balloond

@@ -35,17 +35,16 @@ std::string errnoText(int err) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Socket socket, Peer peer, std::shared_ptr<ControlServer::Handler> handler,
-          std::chrono::steady_clock::duration idle, std::shared_ptr<int64_t> open)
+          std::chrono::steady_clock::duration idle, std::shared_ptr<ConnectionGate> gate)
       : socket_(std::move(socket)),
         peer_(peer),
         handler_(std::move(handler)),
         idle_(idle),
         timer_(socket_.get_executor()),
         buffer_(control::kMaxRequestBytes),
-        open_(std::move(open)) {
-    ++*open_;
-  }
-  ~Session() { --*open_; }
+        gate_(std::move(gate)) {}
+  // The gate admitted this peer before the session was made.
+  ~Session() { gate_->release(peer_.uid); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   Session(Session&&) = delete;
@@ -145,8 +144,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;
   bool writing_ = false;
   bool closing_ = false;
-  std::shared_ptr<int64_t> open_;
+  std::shared_ptr<ConnectionGate> gate_;
 };
+
+std::optional<Peer> peerCredentials(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return std::nullopt;
+  }
+  return Peer{.uid = static_cast<int>(cred.uid),
+              .gid = static_cast<int>(cred.gid),
+              .pid = cred.pid,
+              .admin = false};
+}
 
 // A socket file left by a daemon that is gone is removed; a live one is an error.
 Status clearStaleSocket(asio::io_context& io, const std::string& path) {
@@ -213,7 +224,10 @@ ControlServer::ControlServer(asio::io_context& io, ControlServerOptions options,
     : options_(std::move(options)),
       handler_(std::make_shared<Handler>(std::move(handler))),
       acceptor_(io),
-      retry_(io) {}
+      retry_(io),
+      gate_(std::make_shared<ConnectionGate>(options_.limits.control_total,
+                                             options_.limits.control_per_uid,
+                                             options_.limits.control_root)) {}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::create(asio::io_context& io,
                                                              ControlServerOptions options,
@@ -273,36 +287,49 @@ void ControlServer::close() {
 }
 
 void ControlServer::accept() {
-  acceptor_.async_accept(
-      [this, closed = closed_](const boost::system::error_code& ec, Socket socket) {
-        if (*closed) {
-          return;
-        }
-        if (!ec) {
-          ucred cred{};
-          socklen_t len = sizeof cred;
-          Peer peer;
-          if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            peer = Peer{.uid = static_cast<int>(cred.uid),
-                        .gid = static_cast<int>(cred.gid),
-                        .pid = cred.pid,
-                        .admin = isAdmin(cred.uid, cred.gid, options_.admin_group)};
-          }
-          const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-              std::chrono::duration<double>(options_.idle_timeout_s));
-          std::make_shared<Session>(std::move(socket), peer, handler_, idle, open_)->start();
-          accept();
-          return;
-        }
-        // Out of descriptors or similar: back off instead of spinning on the loop.
-        spdlog::warn("control-accept-failed error=\"{}\"", ec.message());
-        retry_.expires_after(std::chrono::milliseconds(100));
-        retry_.async_wait([this, closed](const boost::system::error_code& wait_ec) {
-          if (!wait_ec && !*closed) {
-            accept();
-          }
-        });
-      });
+  acceptor_.async_accept([this, closed = closed_](const boost::system::error_code& ec,
+                                                  Socket socket) {
+    if (*closed) {
+      return;
+    }
+    if (!ec) {
+      Peer peer = (options_.credentials ? options_.credentials(socket.native_handle())
+                                        : peerCredentials(socket.native_handle()))
+                      .value_or(Peer{});
+      if (auto admitted = gate_->admit(peer.uid); !admitted) {
+        refuse(socket, peer, admitted.error().message);
+      } else {
+        peer.admin = peer.uid >= 0 && isAdmin(static_cast<uid_t>(peer.uid),
+                                              static_cast<gid_t>(peer.gid), options_.admin_group);
+        const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(options_.idle_timeout_s));
+        std::make_shared<Session>(std::move(socket), peer, handler_, idle, gate_)->start();
+      }
+      accept();
+      return;
+    }
+    // Out of descriptors or similar: back off instead of spinning on the loop.
+    spdlog::warn("control-accept-failed error=\"{}\"", ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([this, closed](const boost::system::error_code& wait_ec) {
+      if (!wait_ec && !*closed) {
+        accept();
+      }
+    });
+  });
+}
+
+void ControlServer::refuse(Socket& socket, const Peer& peer, const std::string& why) {
+  // A fresh socket's send buffer takes one short line: write it without waiting, then close,
+  // so a refused peer holds no descriptor of ours for a moment longer.
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  const std::string answer = control::encode(control::error(why));
+  socket.write_some(asio::buffer(answer), ignored);
+  socket.shutdown(Socket::shutdown_both, ignored);
+  socket.close(ignored);
+  refusals_.refused(fmt::format("uid={} pid={} reason=\"{}\"", peer.uid, peer.pid, why),
+                    std::chrono::steady_clock::now());
 }
 
 }  // namespace balloond

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "config/spec.h"
+#include "config/yaml_reader.h"
 #include "daemon/controller.h"
 #include "proto/control.h"
 #include "proto/result.h"
@@ -20,7 +21,8 @@ class DaemonAccess {
   virtual control::DaemonInfo info() const = 0;
   // The one reload path (SIGHUP, config-test, config-reload): loads `path` (empty: the running
   // file), builds and checks it, and swaps it in when `apply`; on failure the old one stays.
-  virtual Status reload(const std::string& path, bool apply) = 0;
+  // `check` (may be null) may refuse the opened file before it is read.
+  virtual Status reload(const std::string& path, bool apply, const config::FileCheck& check) = 0;
 };
 
 }  // namespace balloond

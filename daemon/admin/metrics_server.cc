@@ -20,6 +20,7 @@ namespace {
 
 constexpr std::size_t kMaxRequestBytes = 8192;
 constexpr auto kTimeout = std::chrono::seconds(5);
+constexpr int kAnyone = -1;  // the metrics port has no credentials: one count for every peer
 
 std::string httpResponse(int code, std::string_view status, std::string_view type,
                          const std::string& body) {
@@ -31,11 +32,19 @@ std::string httpResponse(int code, std::string_view status, std::string_view typ
 // One scrape: read the request head, answer, close.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(tcp::socket socket, std::shared_ptr<MetricsServer::Render> render)
+  Exchange(tcp::socket socket, std::shared_ptr<MetricsServer::Render> render,
+           std::shared_ptr<ConnectionGate> gate)
       : socket_(std::move(socket)),
         render_(std::move(render)),
         timer_(socket_.get_executor()),
-        buffer_(kMaxRequestBytes) {}
+        buffer_(kMaxRequestBytes),
+        gate_(std::move(gate)) {}
+  // The gate admitted this connection before the exchange was made.
+  ~Exchange() { gate_->release(kAnyone); }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+  Exchange(Exchange&&) = delete;
+  Exchange& operator=(Exchange&&) = delete;
 
   void start() {
     timer_.expires_after(kTimeout);
@@ -85,16 +94,20 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::steady_timer timer_;
   asio::streambuf buffer_;
   std::string out_;
+  std::shared_ptr<ConnectionGate> gate_;
 };
 
 }  // namespace
 
-MetricsServer::MetricsServer(asio::io_context& io, Render render)
-    : acceptor_(io), retry_(io), render_(std::make_shared<Render>(std::move(render))) {}
+MetricsServer::MetricsServer(asio::io_context& io, Render render, int max_connections)
+    : acceptor_(io),
+      retry_(io),
+      render_(std::make_shared<Render>(std::move(render))),
+      gate_(std::make_shared<ConnectionGate>(max_connections, max_connections, 0)) {}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::create(asio::io_context& io,
                                                              const std::string& listen,
-                                                             Render render) {
+                                                             Render render, int max_connections) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return Error{"metrics.listen '" + listen + "': expected ADDRESS:PORT"};
@@ -109,7 +122,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::create(asio::io_context& i
     return Error{"metrics.listen '" + listen + "': " + ec.message()};
   }
   const auto port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
-  std::unique_ptr<MetricsServer> server(new MetricsServer(io, std::move(render)));
+  std::unique_ptr<MetricsServer> server(new MetricsServer(io, std::move(render), max_connections));
   const tcp::endpoint endpoint(address, port);
   auto& a = server->acceptor_;
   if (a.open(endpoint.protocol(), ec); !ec) {
@@ -139,7 +152,11 @@ void MetricsServer::accept() {
       return;
     }
     if (!ec) {
-      std::make_shared<Exchange>(std::move(socket), render_)->start();
+      if (gate_->admit(kAnyone)) {
+        std::make_shared<Exchange>(std::move(socket), render_, gate_)->start();
+      } else {
+        refuse(socket);
+      }
       accept();
       return;
     }
@@ -151,6 +168,20 @@ void MetricsServer::accept() {
       }
     });
   });
+}
+
+void MetricsServer::refuse(tcp::socket& socket) {
+  // Answered without waiting (a fresh socket's buffer takes it) and closed at once.
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  const std::string answer =
+      httpResponse(503, "Service Unavailable", "text/plain", "too many connections\n");
+  socket.write_some(asio::buffer(answer), ignored);
+  const auto peer = socket.remote_endpoint(ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  refusals_.refused(fmt::format("address={} open={}", peer.address().to_string(), gate_->open()),
+                    std::chrono::steady_clock::now());
 }
 
 }  // namespace balloond

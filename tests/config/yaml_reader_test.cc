@@ -2,7 +2,11 @@
 #include "config/yaml_reader.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <optional>
 
 namespace balloond::config {
@@ -63,6 +67,32 @@ TEST(YamlReaderTest, ReadFileNamesTheFileAndTheReason) {
   auto r = readFile("/no/such/file.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "/no/such/file.yaml: cannot read: No such file or directory");
+}
+
+// A FIFO would block the daemon's event loop until a writer came; /dev/zero never ends. Only a
+// regular file of bounded size is read, and what it is comes from the open descriptor.
+TEST(YamlReaderTest, ReadFileTakesOnlyABoundedRegularFile) {
+  const std::string fifo = ::testing::TempDir() + "/balloond-fifo-" + std::to_string(getpid());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = readFile(fifo);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, fifo + ": cannot read: not a regular file");
+  unlink(fifo.c_str());
+
+  auto zero = readFile("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message, "/dev/zero: cannot read: not a regular file");
+
+  const std::string big = ::testing::TempDir() + "/balloond-big-" + std::to_string(getpid());
+  std::ofstream(big) << std::string(kMaxFileBytes, '#');
+  EXPECT_TRUE(readFile(big).ok());
+  std::ofstream(big, std::ios::app) << "#";
+  auto over = readFile(big);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().message, big + ": cannot read: larger than 1 MiB");
+  unlink(big.c_str());
 }
 
 }  // namespace

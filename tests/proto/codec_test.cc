@@ -63,6 +63,20 @@ TEST(CodecTest, RejectsBadFieldsNamingThePath) {
   }
 }
 
+// Two VMs of one name would cross their decisions (--evaluate matches control and history by
+// name): a snapshot naming a VM twice is refused, naming it.
+TEST(CodecTest, ASnapshotNamingAVmTwiceIsRefused) {
+  nlohmann::json j = toJson(sampleSnapshot());
+  j["vms"].push_back(j["vms"][0]);
+  j["vms"][1]["actual_kib"] = 1;
+  auto out = snapshotFromJson(j);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().message, "snapshot.vms[1].name: VM 'web1' is given twice (also vms[0])");
+  auto dump = stateDumpFromJson(j);
+  ASSERT_FALSE(dump.ok());
+  EXPECT_EQ(dump.error().message, out.error().message);
+}
+
 StateDump sampleDump() {
   StateDump d;
   d.snapshot = sampleSnapshot();

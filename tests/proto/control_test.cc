@@ -41,6 +41,76 @@ TEST(ControlTest, BadEnvelopesAreNamedExactly) {
             "request: unknown key 'args' (known: command, arguments)");
 }
 
+// A line must be exactly one document: a NUL byte ends nothing early, and trailing bytes after
+// the document are an error, not ignored.
+TEST(ControlTest, ALineIsExactlyOneDocument) {
+  using namespace std::string_literals;
+  for (const std::string& line :
+       {R"({"command":"status-get"})"s + '\0' + R"({"command":"daemon-pause"})",
+        R"({"command":"status-get"})"s + '\0', R"({"command":"status-get"} x)"s,
+        R"({"command":"status-get"}{"command":"daemon-pause"})"s}) {
+    auto r = parseRequest(line);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.error().message, "malformed JSON: expected one JSON object per line");
+    EXPECT_FALSE(parseResponse(R"({"result":0,"text":""})"s + '\0' + "x").ok());
+  }
+  EXPECT_TRUE(parseRequest("{\"command\":\"status-get\"} \r").ok());
+}
+
+// Nesting is bounded before the document is built (a deep one overflowed the stack when the
+// arguments were copied); brackets inside strings do not count.
+TEST(ControlTest, DeepNestingIsRefusedBeforeItIsBuilt) {
+  auto nested = [](int depth) {
+    return R"({"command":"x","arguments":{"a":)" + std::string(depth, '[') +
+           std::string(depth, ']') + "}}";
+  };
+  ASSERT_LT(nested(30000).size(), kMaxRequestBytes);
+  for (const int depth : {kMaxDepth - 1, kMaxDepth}) {
+    EXPECT_FALSE(parseRequest(nested(depth)).ok()) << depth;  // 2 levels of envelope on top
+  }
+  EXPECT_TRUE(parseRequest(nested(kMaxDepth - 2)).ok());
+  for (const int depth : {100, 10000, 30000}) {
+    auto r = parseRequest(nested(depth));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "request nested too deeply: at most 32 levels of [ and {");
+    EXPECT_FALSE(parseResponse(R"({"result":0,"arguments":)" + std::string(depth, '[') +
+                               std::string(depth, ']') + "}")
+                     .ok());
+  }
+  const std::string in_string =
+      R"({"command":"x","arguments":{"a":")" + std::string(1000, '[') + R"(\"{{"}})";
+  auto r = parseRequest(in_string);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->arguments.at("a").get<std::string>(), std::string(1000, '[') + "\"{{");
+}
+
+// A number past int64 is reported as given, not wrapped (2^64-1 read as -1).
+TEST(ControlTest, AnOutOfRangeIntegerIsReportedAsGiven) {
+  auto j = json::parse(R"({"mib": 18446744073709551615, "n": 9223372036854775808, "k": -5})");
+  const Arguments args(j, {"mib", "n", "k"});
+  auto mib = args.integer("mib", 1, 1000);
+  ASSERT_FALSE(mib.ok());
+  EXPECT_EQ(mib.error().message,
+            "argument 'mib': must be between 1 and 1000, got 18446744073709551615");
+  auto n = args.integer("n", 0, INT64_MAX);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message,
+            "argument 'n': must be between 0 and 9223372036854775807, got "
+            "9223372036854775808");
+  EXPECT_EQ(args.integer("k", 0, 10).error().message,
+            "argument 'k': must be between 0 and 10, got -5");
+}
+
+// An answer's text is one line of printable text: a newline or an escape sequence echoed from a
+// name cannot forge a line or drive the terminal of whoever reads it.
+TEST(ControlTest, ControlCharactersInTextAreEscaped) {
+  const std::string line = encode(error("unknown command 'a\nresult 0: ok\r\t\x1b[2J\x7f'"));
+  auto r = parseResponse(line);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->text, R"(unknown command 'a\nresult 0: ok\r\t\x1b[2J\x7f')");
+  EXPECT_EQ(parseResponse(encode(ok("caf\xc3\xa9 \\ fine")))->text, "caf\xc3\xa9 \\ fine");
+}
+
 TEST(ControlTest, ResponsesCarryTheirCodeAndOmitNullArguments) {
   EXPECT_EQ(encode(answer(ResultCode::kUnknownCommand, "no")), "{\"result\":2,\"text\":\"no\"}\n");
   const std::string line = encode(ok("fine", {{"paused", true}}));

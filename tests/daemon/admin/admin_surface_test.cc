@@ -17,7 +17,7 @@ class UnusedDaemon : public DaemonAccess {
   Controller& controller() override { std::abort(); }
   const config::Config& config() const override { std::abort(); }
   control::DaemonInfo info() const override { std::abort(); }
-  Status reload(const std::string&, bool) override { std::abort(); }
+  Status reload(const std::string&, bool, const config::FileCheck&) override { std::abort(); }
 };
 
 class AdminSurfaceTest : public ::testing::Test {

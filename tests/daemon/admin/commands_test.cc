@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -52,10 +56,17 @@ class FakeDaemon : public DaemonAccess {
     d.channel = "fake";
     return d;
   }
-  Status reload(const std::string& path, bool apply) override {
+  // An absolute path is really read, through `check`, as the daemon would.
+  Status reload(const std::string& path, bool apply, const config::FileCheck& check) override {
     reloads.emplace_back(path, apply);
     if (path == "bad.yaml") {
       return Error{"bad.yaml:1:1: tick_s: must be between 0.05 and 60, got 0"};
+    }
+    if (path.starts_with("/")) {
+      auto loaded = config::loadConfigFile(path, check);
+      if (!loaded) {
+        return loaded.error();
+      }
     }
     return Ok{};
   }
@@ -349,6 +360,50 @@ TEST_F(CommandsTest, ConfigGetReturnsEveryKeyOfTheReferenceConfig) {
   EXPECT_EQ(c.arguments.at("source"), path);
   expectSameScalars(YAML::LoadFile(path), "", c.arguments);
   EXPECT_FALSE(c.arguments.at("channel").at("sim").contains("vms"));
+}
+
+// config-test reads a file for a non-root admin only if that user could read it, and its errors
+// to such a peer quote nothing from the file.
+TEST_F(CommandsTest, ConfigTestReadsOnlyWhatThePeerCouldAndQuotesNothing) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give the test file to root";
+  }
+  const Peer member{.uid = 1000, .gid = 1000, .pid = 2, .admin = true};
+  const auto dir = std::filesystem::path(::testing::TempDir()) /
+                   ("balloond-config-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  chmod(dir.c_str(), 0755);
+  const std::string secret = (dir / "secret").string();
+  std::ofstream(secret) << "root:$6$secret-hash:19000:0:99999:7:::\n";
+  ASSERT_EQ(chown(secret.c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(secret.c_str(), 0600), 0);
+
+  auto refused = call("config-test", {{"path", secret}}, member);
+  EXPECT_EQ(refused.result, ResultCode::kError);
+  EXPECT_EQ(refused.text, secret +
+                              ": uid 1000 may not read this file (config-test reads a file "
+                              "only for a user who could read it)");
+  // Root reads it, and is told what is in it.
+  auto as_root = call("config-test", {{"path", secret}});
+  EXPECT_EQ(as_root.result, ResultCode::kError);
+  EXPECT_NE(as_root.text.find("secret-hash"), std::string::npos) << as_root.text;
+
+  // A file the member may read: checked, but its content is not quoted back.
+  ASSERT_EQ(chmod(secret.c_str(), 0644), 0);
+  auto readable = call("config-test", {{"path", secret}}, member);
+  EXPECT_EQ(readable.result, ResultCode::kError);
+  EXPECT_EQ(readable.text.find("secret-hash"), std::string::npos) << readable.text;
+  EXPECT_EQ(readable.text, secret +
+                               ":1:1: ...: unknown key (known: tick_s, default_floor_mib, "
+                               "state_dir, channel, policy, guards, acks, vms, control, "
+                               "metrics, on_exit)");
+  std::ofstream(secret) << "tick_s: 0\npolicy:\n  name: 'hunter2'\n";
+  EXPECT_EQ(call("config-test", {{"path", secret}}, member).text,
+            secret + ":1:9: tick_s: must be between 0.05 and 60, got 0");
+  std::ofstream(secret) << "tick_s: 1\npolicy:\n  name: 'hunter2'\n";
+  auto policy = call("config-test", {{"path", secret}}, member).text;
+  EXPECT_EQ(policy.find("hunter2"), std::string::npos) << policy;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "ctl/client.h"
+#include "daemon/state/store.h"
 #include "proto/control.h"
 
 namespace balloond {
@@ -26,12 +28,21 @@ using Clock = std::chrono::steady_clock;
 // A blocking client on a raw socket, to send what balloonctl never would.
 class RawClient {
  public:
-  explicit RawClient(const std::string& path) : fd_(socket(AF_UNIX, SOCK_STREAM, 0)) {
+  // `bind_to`: a path to bind the client's end to first, which a test's credential reader can
+  // see (getpeername) to play a user.
+  explicit RawClient(const std::string& path, const std::string& bind_to = "", int timeout_s = 10)
+      : fd_(socket(AF_UNIX, SOCK_STREAM, 0)) {
+    if (!bind_to.empty()) {
+      sockaddr_un self{};
+      self.sun_family = AF_UNIX;
+      std::snprintf(self.sun_path, sizeof self.sun_path, "%s", bind_to.c_str());
+      bind(fd_, reinterpret_cast<sockaddr*>(&self), sizeof self);
+    }
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
     connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    timeval tv{.tv_sec = 10, .tv_usec = 0};
+    timeval tv{.tv_sec = timeout_s, .tv_usec = 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   ~RawClient() { close(fd_); }
@@ -88,12 +99,15 @@ class ControlServerTest : public ::testing::Test {
     server.reset();
     std::filesystem::remove_all(dir);
   }
-  void start(double idle_timeout_s) {
+  void start(double idle_timeout_s, ConnectionLimits limits = {},
+             std::function<std::optional<Peer>(int)> credentials = nullptr) {
     auto s = ControlServer::create(io,
                                    ControlServerOptions{.path = path,
                                                         .group = std::nullopt,
                                                         .admin_group = std::nullopt,
-                                                        .idle_timeout_s = idle_timeout_s},
+                                                        .idle_timeout_s = idle_timeout_s,
+                                                        .limits = limits,
+                                                        .credentials = std::move(credentials)},
                                    [this](std::string_view line, const Peer& peer) {
                                      ++handled;
                                      last_peer_uid = peer.uid;
@@ -160,11 +174,14 @@ TEST_F(ControlServerTest, AnswersLineByLineAndReadsPeerCredentials) {
 TEST_F(ControlServerTest, AStaleSocketIsReplacedAndALiveOneRefused) {
   start(5);
   boost::asio::io_context other;
-  auto second = ControlServer::create(
-      other,
-      ControlServerOptions{
-          .path = path, .group = std::nullopt, .admin_group = std::nullopt, .idle_timeout_s = 1},
-      nullptr);
+  auto second = ControlServer::create(other,
+                                      ControlServerOptions{.path = path,
+                                                           .group = std::nullopt,
+                                                           .admin_group = std::nullopt,
+                                                           .idle_timeout_s = 1,
+                                                           .limits = {},
+                                                           .credentials = nullptr},
+                                      nullptr);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message,
             "control socket " + path + ": another daemon is listening there");
@@ -192,10 +209,109 @@ TEST_F(ControlServerTest, OversizedAndIdleRequestsGetAWellFormedErrorAndAClose) 
   EXPECT_EQ(idle.line(), "");
 }
 
+// Plays users: a client bound to ".../uid-N-..." is uid N; any other is who SO_PEERCRED says.
+std::optional<Peer> uidFromBoundPath(int fd) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    const std::string name = std::filesystem::path(addr.sun_path).filename().string();
+    if (name.rfind("uid-", 0) == 0) {
+      return Peer{.uid = std::stoi(name.substr(4)), .gid = 100, .pid = 1, .admin = false};
+    }
+  }
+  return std::nullopt;
+}
+
+int openDescriptors() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+// Lowers the soft open-file limit for one test and puts it back.
+class NofileLimit {
+ public:
+  explicit NofileLimit(rlim_t soft) {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit lower = saved_;
+    lower.rlim_cur = soft;
+    setrlimit(RLIMIT_NOFILE, &lower);
+  }
+  ~NofileLimit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  NofileLimit(const NofileLimit&) = delete;
+  NofileLimit& operator=(const NofileLimit&) = delete;
+  NofileLimit(NofileLimit&&) = delete;
+  NofileLimit& operator=(NofileLimit&&) = delete;
+
+ private:
+  rlimit saved_{};
+};
+
+// Two users open many connections each and keep every one they are allowed: each gets its
+// per-user share, the rest are refused at once with a well-formed error, and under an open-file
+// limit that only the allowed connections fit in, root is still answered and the state file is
+// still saved.
+TEST_F(ControlServerTest, GroupMembersHoldingEveryAllowedConnectionLeaveRootAndTheStateFile) {
+  const ConnectionLimits limits{
+      .control_total = 4, .control_per_uid = 2, .control_root = 2, .metrics_total = 1};
+  start(30, limits, uidFromBoundPath);
+  constexpr int kEach = 20;
+  // Every client end stays open (the test holds them); the server may hold only the 4 allowed.
+  // Root's client and its server end, the state file and its directory, and some slack.
+  const NofileLimit nofile(static_cast<rlim_t>(openDescriptors() + 2 * kEach + 4 + 2 + 2 + 8));
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (const int uid : {1000, 1001}) {
+    for (int k = 0; k < kEach; ++k) {
+      const std::string self =
+          (dir / ("uid-" + std::to_string(uid) + "-" + std::to_string(k))).string();
+      held.push_back(std::make_unique<RawClient>(path, self, 2));
+      ASSERT_TRUE(held.back()->connected()) << "uid " << uid << " connection " << k;
+      if (k < limits.control_per_uid) {
+        continue;  // allowed: held open
+      }
+      auto refused = control::parseResponse(held.back()->line());
+      ASSERT_TRUE(refused.ok()) << "uid " << uid << " connection " << k << " got no answer";
+      EXPECT_EQ(refused->result, control::ResultCode::kError);
+      EXPECT_EQ(refused->text,
+                uid == 1000 ? "too many connections from uid 1000: 2 open (at most 2 per user)"
+                            : "too many connections: 4 open (at most 4)");
+      EXPECT_EQ(held.back()->line(), "");  // closed at once
+    }
+  }
+  EXPECT_EQ(server->connections(), 4);
+  RawClient another(path, (dir / "uid-1002-0").string(), 2);
+  EXPECT_EQ(control::parseResponse(another.line())->text,
+            "too many connections: 4 open (at most 4)");
+
+  RawClient root(path, (dir / "uid-0-0").string(), 2);
+  ASSERT_TRUE(root.connected());
+  ASSERT_TRUE(root.send("{\"command\":\"status\"}\n"));
+  EXPECT_EQ(root.line(), R"({"arguments":{},"result":0,"text":"status"})");
+  EXPECT_EQ(last_peer_uid, 0);
+
+  const StateStore store(dir.string());
+  const Status saved = store.save(PersistedState{});
+  EXPECT_TRUE(saved.ok()) << saved.error().message;
+
+  // A user's slot is free again once it closes one (then 3 users' and root's are open).
+  held.front().reset();
+  for (int i = 0; i < 200 && server->connections() != 4; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  RawClient again(path, (dir / "uid-1000-again").string(), 2);
+  ASSERT_TRUE(again.send("{\"command\":\"status\"}\n"));
+  EXPECT_EQ(again.line(), R"({"arguments":{},"result":0,"text":"status"})");
+}
+
 // Many clients at once, well-behaved and not: every good request is answered correctly, and the
 // tick timer on the same io_context never falls behind.
 TEST_F(ControlServerTest, ManyClientsAndGarbageDoNotDelayTheTick) {
-  start(0.5);
+  // 32 clients of one uid: the per-user limit raised so a non-root test user is not held to 8.
+  start(0.5,
+        ConnectionLimits{
+            .control_total = 64, .control_per_uid = 64, .control_root = 8, .metrics_total = 16});
   constexpr int kGood = 24;
   constexpr int kRequestsEach = 50;
   std::atomic<int> good_answers{0};
