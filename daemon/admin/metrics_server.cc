@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <istream>
 
+#include "daemon/admin/scrape_request.h"
+
 namespace balloond {
 
 namespace asio = boost::asio;
@@ -65,16 +67,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       timer_.cancel();
       return;
     }
-    std::istream in(&buffer_);
-    std::string method;
-    std::string target;
-    in >> method >> target;
-    if (method != "GET") {
-      reply(httpResponse(405, "Method Not Allowed", "text/plain", "GET only\n"));
-    } else if (target != "/metrics" && target.rfind("/metrics?", 0) != 0) {
-      reply(httpResponse(404, "Not Found", "text/plain", "see /metrics\n"));
-    } else {
-      reply(httpResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", (*render_)()));
+    const auto data = buffer_.data();
+    const std::string_view head(static_cast<const char*>(data.data()), data.size());
+    switch (parseScrapeRequest(head)) {
+      case ScrapeRequest::kMethodNotAllowed:
+        reply(httpResponse(405, "Method Not Allowed", "text/plain", "GET only\n"));
+        break;
+      case ScrapeRequest::kNotFound:
+        reply(httpResponse(404, "Not Found", "text/plain", "see /metrics\n"));
+        break;
+      case ScrapeRequest::kMetrics:
+        reply(httpResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", (*render_)()));
+        break;
     }
   }
 

@@ -36,7 +36,10 @@ class FuzzDaemon : public DaemonAccess {
   Controller& controller() override { return *controller_; }
   const config::Config& config() const override { return config_; }
   control::DaemonInfo info() const override { return {}; }
-  Status reload(const std::string& /*path*/, bool /*apply*/) override { return Ok{}; }
+  Status reload(const std::string& /*path*/, bool /*apply*/,
+                const config::FileCheck& /*check*/) override {
+    return Ok{};
+  }
 
  private:
   config::Config config_;
@@ -54,8 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FuzzDaemon daemon;
   Dispatcher dispatcher(daemon);
-  const Peer peer{.uid = (data[0] & 1) != 0 ? 0 : 1000, .gid = 1000, .pid = 1,
-                  .admin = (data[0] & 1) != 0};
+  const Peer peer{
+      .uid = (data[0] & 1) != 0 ? 0 : 1000, .gid = 1000, .pid = 1, .admin = (data[0] & 1) != 0};
   const std::string_view line(reinterpret_cast<const char*>(data) + 1, size - 1);
   const std::string answer = dispatcher.handleLine(line, peer);
   if (answer.empty() || answer.back() != '\n') {
