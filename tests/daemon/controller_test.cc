@@ -36,6 +36,11 @@ class ControllerTest : public ::testing::Test {
     EXPECT_TRUE(policy.ok());
     return Controller(channel, std::move(policy->policy), std::move(policy->settings));
   }
+  static void reconfigure(Controller& c, const config::Config& cfg) {
+    auto compiled = compile(cfg);
+    ASSERT_TRUE(compiled.ok());
+    c.reconfigure(std::move(compiled->policy), std::move(compiled->settings));
+  }
   const VmStatus& status(const Controller& c, const std::string& name) {
     for (const auto& s : c.status()) {
       if (s.name == name) {
@@ -180,14 +185,14 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   };
   EXPECT_EQ(windowLength(), 2U);
   mom.policy.params["min_balloon_change_percent"] = 0.01;  // other parameters, same policy
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigure(c, mom);
   EXPECT_EQ(windowLength(), 2U);
   c.tick();
   EXPECT_EQ(windowLength(), 3U);
 
-  c.reconfigure(std::move(*makePolicy(baseConfig().policy)), settingsFromConfig(baseConfig()));
+  reconfigure(c, baseConfig());
   EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigure(c, mom);
   c.tick();
   EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch
 }
