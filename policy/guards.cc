@@ -6,6 +6,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "policy/saturating.h"
+
 namespace balloond::policy {
 
 int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
@@ -14,7 +16,7 @@ int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
   if (vm.stats_fresh && s.guest.available_kib) {
     const int64_t used =
         s.actual_kib - std::clamp<int64_t>(*s.guest.available_kib, 0, s.actual_kib);
-    floor = std::max(floor, used + guards.need_margin_kib);
+    floor = std::max(floor, satAdd(used, guards.need_margin_kib));
   }
   return std::min(floor, vm.limits.ceiling_kib);
 }
@@ -87,7 +89,7 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
       out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
     }
   } else if (out.target_kib > actual) {
-    out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
+    out.set(std::min(out.target_kib, satAdd(actual, g.deflate_step_kib)), "deflate-step");
   }
   // A guest stuck growing cannot take what it needs: only the configured floor still binds.
   const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
@@ -174,7 +176,7 @@ void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const 
       const int64_t need = std::min(growth, effectiveFloorKib(vm, g) - actual);
       const int64_t extra = std::clamp<int64_t>(need - granted, 0, std::max<int64_t>(0, spare));
       spare -= extra;
-      s.set(std::max({actual + granted + extra, std::min(vm.target_kib, actual),
+      s.set(std::max({satAdd(satAdd(actual, granted), extra), std::min(vm.target_kib, actual),
                       std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)}),
             "host-reserve");
     }
