@@ -22,9 +22,11 @@ int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
 }
 
 int64_t inflateStepKib(const VmView& vm, const Guards& guards, bool emergency) {
-  const auto relative = static_cast<int64_t>(guards.inflate_step_fraction *
-                                             static_cast<double>(vm.sample->actual_kib));
-  const int64_t step = std::min(guards.inflate_step_kib, relative);
+  // Capped at the configured step before the cast: a huge actual cannot overflow it.
+  const double relative = guards.inflate_step_fraction * static_cast<double>(vm.sample->actual_kib);
+  const int64_t step = relative >= static_cast<double>(guards.inflate_step_kib)
+                           ? guards.inflate_step_kib
+                           : static_cast<int64_t>(relative);
   return emergency ? static_cast<int64_t>(guards.emergency_step_factor * static_cast<double>(step))
                    : step;
 }
@@ -86,7 +88,8 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
       out.set(held, "grow-holdoff");
     }
     if (!slot.urgent) {
-      out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
+      out.set(std::max(out.target_kib, satSub(actual, inflateStepKib(vm, g, false))),
+              "inflate-step");
     }
   } else if (out.target_kib > actual) {
     out.set(std::min(out.target_kib, satAdd(actual, g.deflate_step_kib)), "deflate-step");
@@ -140,7 +143,8 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
     }
     Shaped& s = slot->shaped;
     const int64_t actual = vm.sample->actual_kib;
-    const int64_t lowest = std::max(effectiveFloorKib(vm, g), actual - inflateStepKib(vm, g, true));
+    const int64_t lowest =
+        std::max(effectiveFloorKib(vm, g), satSub(actual, inflateStepKib(vm, g, true)));
     const int64_t from = std::min(s.target_kib, actual);
     const int64_t take = std::min(remaining, from - lowest);
     if (take > 0) {
