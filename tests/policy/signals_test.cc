@@ -13,7 +13,7 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 VmSample reporting(int64_t faults, int64_t swap_in_kib, double at_s) {
   VmSample s;
   s.name = "vm";
-  s.max_kib = s.actual_kib = 1024 * 1024;
+  s.max_kib = s.actual_kib = mibToKib(1024);
   s.guest.major_faults = faults;
   s.guest.swap_in_kib = swap_in_kib;
   s.guest.last_update_s = at_s;
