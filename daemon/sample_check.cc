@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace balloond {
 
@@ -107,9 +108,16 @@ std::optional<SampleFault> SampleChecker::check(const VmSample& vm, double now_s
   while (!seen.actuals.empty() && seen.actuals.front().first < now_s - kRecentActualS) {
     seen.actuals.pop_front();
   }
-  int64_t recent = vm.actual_kib;
+  // The highest actual since the report was taken; a report older than what is remembered is
+  // not compared with actual at all (the tracker judges it by its age).
+  const double taken_s = vm.guest.last_update_s - kStatsClockSkewS;
+  const bool remembered = seen.actuals.empty() || seen.actuals.front().first <= taken_s ||
+                          now_s - kRecentActualS <= taken_s;
+  int64_t recent = remembered ? vm.actual_kib : std::numeric_limits<int64_t>::max();
   for (const auto& [at, kib] : seen.actuals) {
-    recent = std::max(recent, kib);
+    if (at >= taken_s) {
+      recent = std::max(recent, kib);
+    }
   }
   seen.actuals.emplace_back(now_s, vm.actual_kib);
 

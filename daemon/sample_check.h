@@ -19,9 +19,10 @@ constexpr int64_t kStatsSlackKib = kKibPerMib;
 // How far a report's host timestamp may run ahead of the snapshot's clock (both are the host's
 // clock on libvirt; a little skew between the reads is normal).
 constexpr double kStatsClockSkewS = 5;
-// How long an actual is remembered for the "<= actual" checks: the guest's report may predate
-// an inflate that has already lowered actual (a 2 GiB guest inflates to 256 MiB in about 2 s).
-constexpr double kRecentActualS = 10;
+// How long actuals are remembered for the "<= actual" checks: a report is compared with the
+// highest actual since it was taken, as it may predate an inflate that has already lowered actual
+// (a 2 GiB guest inflates to 256 MiB in about 2 s). A report older than this is not compared.
+constexpr double kRecentActualS = 60;
 
 // What is wrong with one sample: `kind` names the problem for the metric and the once-per-kind
 // log ("available-above-total"); `detail` says it for operators ("available > total").
@@ -32,10 +33,11 @@ struct SampleFault {
 
 // Checks one sample's guest stats against each other and against the sizes the hypervisor
 // reports. `recent_actual_kib` is the highest actual seen while the report could have been taken
-// (at least the sample's own). Pure. Consistency, as Linux and QEMU define the numbers:
-// available, unused (MemFree) <= actual: free pages are inside what the guest has;
-// available, caches <= total (MemTotal); total <= max; actual <= max. Not total <= actual:
-// with deflate-on-oom the guest's MemTotal stays at its boot size while the balloon inflates.
+// since the report was taken (at least the sample's own; INT64_MAX: unknown, not compared). Pure.
+// Consistency, as Linux and QEMU define the numbers: available, unused (MemFree) <= actual: free
+// pages are inside what the guest has; available, caches <= total (MemTotal); total <= max; actual
+// <= max. Not total <= actual: with deflate-on-oom the guest's MemTotal stays at its boot size
+// while the balloon inflates.
 std::optional<SampleFault> checkSample(const VmSample& vm, int64_t recent_actual_kib, double now_s);
 
 // The sample with its guest stats withheld: what the ack tracker and the policy see in place of

@@ -103,6 +103,13 @@ TEST(SampleCheckTest, AReportFromBeforeAnInflateIsNotFlagged) {
   EXPECT_FALSE(checker.check(vm, 100));
   vm.actual_kib = mibToKib(1024);  // inflated; the report still shows 1500 MiB available
   EXPECT_FALSE(checker.check(vm, 101));
+  // A frozen report (stale, judged by its age) is not called inconsistent while actual falls.
+  VmSample frozen = guest(100);
+  SampleChecker other;
+  for (double t = 100; t < 130; t += 1) {
+    frozen.actual_kib = mibToKib(2048 - 40 * (t - 100));
+    EXPECT_FALSE(other.check(frozen, t)) << t;
+  }
   // Long after, the same numbers are a lie.
   const double later = 102 + kRecentActualS;
   vm.guest.last_update_s = later - 0.5;
