@@ -81,6 +81,7 @@ void Controller::forgetGoneVms(const Snapshot& snap) {
     spdlog::info("vm-removed vm={}", it->first);
     policy_state_.vms.erase(it->first);
     tracker_.forget(it->first);
+    checker_.forget(it->first);
     it = records_.erase(it);
   }
 }
@@ -88,6 +89,13 @@ void Controller::forgetGoneVms(const Snapshot& snap) {
 void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s) {
   AckVerdict verdict = tracker_.observe(vm, record.target_kib, excluded, now_s);
   using policy::AckState;
+  const bool following = verdict.state == AckState::kSettled ||
+                         verdict.state == AckState::kConverging ||
+                         verdict.state == AckState::kStale;
+  if (record.fault && following) {  // numbers that failed the check are no numbers: stale
+    verdict.state = AckState::kStale;
+    verdict.reason = "inconsistent stats: " + record.fault->detail;
+  }
   auto routine = [](AckState a) { return a == AckState::kSettled || a == AckState::kConverging; };
   if (!record.judged || verdict.state != record.verdict.state) {
     // Settling and converging are the normal rhythm; anything else is news for operators.
@@ -150,9 +158,15 @@ TickReport Controller::tick() {
 
   views_.clear();
   std::set<std::string> restored;
-  for (const auto& vm : snapshot_.vms) {
+  for (auto& vm : snapshot_.vms) {
     auto [it, added] = records_.try_emplace(vm.name);
     VmRecord& record = it->second;
+    // Where a sample enters: numbers that fail the check reach neither the tracker nor a policy.
+    record.fault = checker_.check(vm, now);
+    if (record.fault) {
+      vm.guest = withheldStats(vm.guest, now);
+      report.invalid_samples.emplace_back(vm.name, record.fault->kind);
+    }
     auto saved = added ? restoring_.find(vm.name) : restoring_.end();
     if (saved != restoring_.end()) {
       restoreRecord(vm, saved->second, record, now);

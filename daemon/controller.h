@@ -14,6 +14,7 @@
 #include "daemon/channel.h"
 #include "daemon/persisted_state.h"
 #include "daemon/reclaim.h"
+#include "daemon/sample_check.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/control.h"
@@ -64,6 +65,8 @@ struct TickReport {
   std::vector<TargetChange> changes;
   int64_t push_failures = 0;
   std::vector<std::string> failed_pushes;  // the VMs whose push failed
+  // The VMs whose sample failed the check, with the problem's kind: (vm, kind).
+  std::vector<std::pair<std::string, std::string>> invalid_samples;
 };
 
 // Runs one control cycle per tick(): read a snapshot from the channel, judge every VM's
@@ -130,6 +133,7 @@ class Controller {
     double last_change_s = 0;
     AckVerdict verdict;
     bool judged = false;                         // the tracker has given a verdict at least once
+    std::optional<SampleFault> fault;            // this tick's sample failed the check: stale
     std::deque<control::DecisionEntry> history;  // last kDecisionHistory pushes, oldest first
   };
 
@@ -154,6 +158,7 @@ class Controller {
   std::unique_ptr<policy::Policy> policy_;
   ControllerSettings settings_;
   AckTracker tracker_;
+  SampleChecker checker_;
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;

@@ -2,9 +2,12 @@
 #include "daemon/evaluate.h"
 
 #include <map>
+#include <string>
+#include <vector>
 
 #include "daemon/compile.h"
 #include "daemon/controller.h"
+#include "daemon/sample_check.h"
 #include "policy/guards.h"
 
 namespace balloond {
@@ -38,9 +41,19 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
                             .host = snap.host,
                             .host_reserve_kib = settings.guards.host_reserve_kib,
                             .vms = {}};
-  for (const auto& vm : snap.vms) {
-    if (!vm.running) {
+  // The dump's samples go through the controller's check: what fails is withheld (copies, so the
+  // views can point at the withheld stats), and the VM is stale with the problem as its reason.
+  std::vector<VmSample> samples;
+  samples.reserve(snap.vms.size());
+  std::map<std::string, std::string> state_reasons;
+  for (const auto& raw : snap.vms) {
+    if (!raw.running) {
       continue;
+    }
+    const VmSample& vm = samples.emplace_back(raw);
+    const auto fault = checkSample(vm, vm.actual_kib, snap.time_s);
+    if (fault) {
+      samples.back().guest = withheldStats(vm.guest, snap.time_s);
     }
     const policy::VmLimits limits = limitsFor(settings, vm);
     auto state = derivedState(vm, limits.excluded, snap.time_s);
@@ -54,6 +67,11 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
         }
         state = limits.excluded ? policy::AckState::kExcluded : *named;
       }
+    }
+    if (fault && (state == policy::AckState::kSettled || state == policy::AckState::kConverging ||
+                  state == policy::AckState::kStale)) {
+      state = policy::AckState::kStale;
+      state_reasons[vm.name] = "inconsistent stats: " + fault->detail;
     }
     input.vms.push_back(policy::VmView{.sample = &vm,
                                        .limits = limits,
@@ -84,6 +102,9 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
                         {"current_target_kib", view.target_kib},
                         {"floor_kib", policy::effectiveFloorKib(view, settings.guards)},
                         {"ceiling_kib", view.limits.ceiling_kib}};
+    if (auto why = state_reasons.find(vm.name); why != state_reasons.end()) {
+      d["state_reason"] = why->second;
+    }
     auto found = by_vm.find(vm.name);
     if (found == by_vm.end()) {
       d["target_kib"] = view.target_kib;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "policy/saturating.h"
+
 namespace balloond::policy {
 
 int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
@@ -14,15 +16,17 @@ int64_t effectiveFloorKib(const VmView& vm, const Guards& guards) {
   if (vm.stats_fresh && s.guest.available_kib) {
     const int64_t used =
         s.actual_kib - std::clamp<int64_t>(*s.guest.available_kib, 0, s.actual_kib);
-    floor = std::max(floor, used + guards.need_margin_kib);
+    floor = std::max(floor, satAdd(used, guards.need_margin_kib));
   }
   return std::min(floor, vm.limits.ceiling_kib);
 }
 
 int64_t inflateStepKib(const VmView& vm, const Guards& guards, bool emergency) {
-  const auto relative = static_cast<int64_t>(guards.inflate_step_fraction *
-                                             static_cast<double>(vm.sample->actual_kib));
-  const int64_t step = std::min(guards.inflate_step_kib, relative);
+  // Capped at the configured step before the cast: a huge actual cannot overflow it.
+  const double relative = guards.inflate_step_fraction * static_cast<double>(vm.sample->actual_kib);
+  const int64_t step = relative >= static_cast<double>(guards.inflate_step_kib)
+                           ? guards.inflate_step_kib
+                           : static_cast<int64_t>(relative);
   return emergency ? static_cast<int64_t>(guards.emergency_step_factor * static_cast<double>(step))
                    : step;
 }
@@ -84,10 +88,11 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
       out.set(held, "grow-holdoff");
     }
     if (!slot.urgent) {
-      out.set(std::max(out.target_kib, actual - inflateStepKib(vm, g, false)), "inflate-step");
+      out.set(std::max(out.target_kib, satSub(actual, inflateStepKib(vm, g, false))),
+              "inflate-step");
     }
   } else if (out.target_kib > actual) {
-    out.set(std::min(out.target_kib, actual + g.deflate_step_kib), "deflate-step");
+    out.set(std::min(out.target_kib, satAdd(actual, g.deflate_step_kib)), "deflate-step");
   }
   // A guest stuck growing cannot take what it needs: only the configured floor still binds.
   const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
@@ -138,7 +143,8 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
     }
     Shaped& s = slot->shaped;
     const int64_t actual = vm.sample->actual_kib;
-    const int64_t lowest = std::max(effectiveFloorKib(vm, g), actual - inflateStepKib(vm, g, true));
+    const int64_t lowest =
+        std::max(effectiveFloorKib(vm, g), satSub(actual, inflateStepKib(vm, g, true)));
     const int64_t from = std::min(s.target_kib, actual);
     const int64_t take = std::min(remaining, from - lowest);
     if (take > 0) {
@@ -174,7 +180,7 @@ void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const 
       const int64_t need = std::min(growth, effectiveFloorKib(vm, g) - actual);
       const int64_t extra = std::clamp<int64_t>(need - granted, 0, std::max<int64_t>(0, spare));
       spare -= extra;
-      s.set(std::max({actual + granted + extra, std::min(vm.target_kib, actual),
+      s.set(std::max({satAdd(satAdd(actual, granted), extra), std::min(vm.target_kib, actual),
                       std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)}),
             "host-reserve");
     }

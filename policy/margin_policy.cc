@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "policy/registry.h"
+#include "policy/saturating.h"
 
 namespace balloond::policy {
 
@@ -19,10 +20,10 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
     const auto wanted = static_cast<int64_t>(margin_ * max);
     const auto band = static_cast<int64_t>(hysteresis_ * max);
     const int64_t available = std::clamp<int64_t>(*s.guest.available_kib, 0, s.actual_kib);
-    if (available > wanted + band) {
-      out.push_back({s.name, s.actual_kib - (available - wanted), "available-above-margin"});
-    } else if (available < wanted - band) {
-      out.push_back({s.name, s.actual_kib + (wanted - available), "available-below-margin"});
+    if (available > satAdd(wanted, band)) {
+      out.push_back({s.name, satSub(s.actual_kib, available - wanted), "available-above-margin"});
+    } else if (available < satSub(wanted, band)) {
+      out.push_back({s.name, satAdd(s.actual_kib, wanted - available), "available-below-margin"});
     } else {
       out.push_back({s.name, vm.target_kib, "available-within-margin"});
     }

@@ -24,10 +24,12 @@ void pushWindow(Window& window, T value, int size) {
 
 template <typename Window>
 double average(const Window& window) {
-  return window.empty() ? 0.0
-                        : static_cast<double>(std::accumulate(window.begin(), window.end(),
-                                                              typename Window::value_type{})) /
-                              static_cast<double>(window.size());
+  // Summed as doubles: a window of guest-reported sizes cannot overflow the sum.
+  return window.empty()
+             ? 0.0
+             : std::accumulate(window.begin(), window.end(), 0.0, [](double sum, auto v) {
+                 return sum + static_cast<double>(v);
+               }) / static_cast<double>(window.size());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "policy/memory.h"
 #include "policy/registry.h"
+#include "policy/saturating.h"
 #include "policy/signals.h"
 
 namespace balloond::policy {
@@ -90,12 +91,12 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
     const double hi = std::max(lo, static_cast<double>(vm.limits.ceiling_kib));
     claims.push_back({vm.limits.shares, f * actual, lo, hi});
     managed.push_back(&vm);
-    managed_actual += s.actual_kib;
+    managed_actual = satAdd(managed_actual, s.actual_kib);
   }
   const auto& host = input.host;
   const double keep_free = std::max(static_cast<double>(input.host_reserve_kib),
                                     p_.host_free_target * static_cast<double>(host.total_kib));
-  const double memory = static_cast<double>(managed_actual + host.available_kib) - keep_free;
+  const double memory = static_cast<double>(satAdd(managed_actual, host.available_kib)) - keep_free;
   const auto alloc = shareAllocation(claims, memory, p_.tax_rate);
   for (size_t i = 0; i < managed.size(); ++i) {
     const VmSample& s = *managed[i]->sample;

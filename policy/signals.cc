@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "policy/saturating.h"
+
 namespace balloond::policy {
 
 double observeCounters(VmPolicyState& h, const VmSample& s) {
@@ -15,8 +17,10 @@ double observeCounters(VmPolicyState& h, const VmSample& s) {
   double dt = 0;
   if (h.counters_s > 0) {
     dt = g.last_update_s - h.counters_s;
-    h.major_faults_per_s = static_cast<double>(std::max<int64_t>(0, faults - h.major_faults)) / dt;
-    h.swap_in_kib_per_s = static_cast<double>(std::max<int64_t>(0, swap_in - h.swap_in_kib)) / dt;
+    h.major_faults_per_s =
+        static_cast<double>(std::max<int64_t>(0, satSub(faults, h.major_faults))) / dt;
+    h.swap_in_kib_per_s =
+        static_cast<double>(std::max<int64_t>(0, satSub(swap_in, h.swap_in_kib))) / dt;
   }
   h.counters_s = g.last_update_s;
   h.major_faults = faults;

@@ -96,6 +96,9 @@ void Metrics::observeTick(double duration_s, const TickReport& report,
   if (report.push_failures > 0) {
     countError("push", report.push_failures);
   }
+  for (const auto& invalid : report.invalid_samples) {
+    ++invalid_samples_[invalid];
+  }
   target_changes_ += static_cast<int64_t>(report.changes.size());
   for (const auto& change : report.changes) {
     pending_acks_[change.vm] = report.time_s;
@@ -165,6 +168,13 @@ std::string Metrics::render(const Controller& controller) const {
   header(out, "balloond_errors_total", "counter", "Errors, by kind.");
   for (const auto& [kind, n] : errors_) {
     out += fmt::format("balloond_errors_total{{kind=\"{}\"}} {}\n", escapeLabel(kind), n);
+  }
+  header(out, "balloond_invalid_samples_total", "counter",
+         "Samples whose guest stats failed the consistency check (withheld from the policy), "
+         "by VM and problem.");
+  for (const auto& [key, n] : invalid_samples_) {
+    out += fmt::format("balloond_invalid_samples_total{{vm=\"{}\",reason=\"{}\"}} {}\n",
+                       escapeLabel(key.first), escapeLabel(key.second), n);
   }
   header(out, "balloond_tick_duration_seconds", "histogram",
          "Wall time one control tick took (read, decide, guard, push).");

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "daemon/controller.h"
@@ -42,6 +43,8 @@ class Metrics {
   Histogram ack_latency_;
   std::map<std::string, int64_t> errors_;
   std::map<std::string, double> pending_acks_;  // VM -> when its last target was pushed
+  // (VM, problem kind) -> samples whose guest stats failed the check
+  std::map<std::pair<std::string, std::string>, int64_t> invalid_samples_;
   int64_t ticks_ = 0;
   int64_t target_changes_ = 0;
 };

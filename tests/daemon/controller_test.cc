@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <limits>
+
 #include "daemon/compile.h"
 #include "tests/daemon/fake_channel.h"
 
@@ -35,6 +38,11 @@ class ControllerTest : public ::testing::Test {
     auto policy = compile(c);
     EXPECT_TRUE(policy.ok());
     return Controller(channel, std::move(policy->policy), std::move(policy->settings));
+  }
+  static void reconfigure(Controller& c, const config::Config& cfg) {
+    auto compiled = compile(cfg);
+    ASSERT_TRUE(compiled.ok());
+    c.reconfigure(std::move(compiled->policy), std::move(compiled->settings));
   }
   const VmStatus& status(const Controller& c, const std::string& name) {
     for (const auto& s : c.status()) {
@@ -173,11 +181,6 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   Controller c = make(mom);
   c.tick();
   c.tick();
-  const auto reconfigure = [&c](const config::Config& cfg) {
-    auto compiled = compile(cfg);
-    ASSERT_TRUE(compiled.ok());
-    c.reconfigure(std::move(compiled->policy), std::move(compiled->settings));
-  };
   const auto windowLength = [&] {
     const StateDump d = c.dumpState();
     EXPECT_EQ(d.policy_memory.policy, "mom");
@@ -185,16 +188,85 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   };
   EXPECT_EQ(windowLength(), 2U);
   mom.policy.params["min_balloon_change_percent"] = 0.01;  // other parameters, same policy
-  reconfigure(mom);
+  reconfigure(c, mom);
   EXPECT_EQ(windowLength(), 2U);
   c.tick();
   EXPECT_EQ(windowLength(), 3U);
 
-  reconfigure(baseConfig());
+  reconfigure(c, baseConfig());
   EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
-  reconfigure(mom);
+  reconfigure(c, mom);
   c.tick();
   EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch
+}
+
+// The hostile samples: each used to be clamped and shrunk by a full inflate step with no
+// reason. Now none is shrunk on, the VM is stale with the problem as its reason, and the report
+// names it for the metric.
+TEST_F(ControllerTest, InconsistentStatsAreNeverShrunkOn) {
+  struct Case {
+    const char* what;
+    const char* policy;
+    std::function<void(VmSample&)> edit;
+    const char* kind;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"available above total", "margin", [](VmSample& v) { v.guest.total_kib = mibToKib(1000); },
+       "available-above-total", "inconsistent stats: available > total"},
+      {"available above actual", "margin",
+       [](VmSample& v) {
+         v.actual_kib = mibToKib(1024);
+         v.guest.available_kib = mibToKib(1800);
+       },
+       "available-above-actual", "inconsistent stats: available > actual"},
+      {"available at INT64_MAX", "margin",
+       [](VmSample& v) { v.guest.available_kib = std::numeric_limits<int64_t>::max(); },
+       "available-above-total", "inconsistent stats: available > total"},
+      {"unused above actual", "mom", [](VmSample& v) { v.guest.unused_kib = mibToKib(4000); },
+       "unused-above-actual", "inconsistent stats: unused > actual"},
+      {"last update 1e6 s ahead", "margin", [](VmSample& v) { v.guest.last_update_s += 1e6; },
+       "future-timestamp", "inconsistent stats: last update in the future"},
+      {"last update 1e300", "margin", [](VmSample& v) { v.guest.last_update_s = 1e300; },
+       "future-timestamp", "inconsistent stats: last update in the future"},
+  };
+  for (const auto& c : cases) {
+    FakeChannel ch;
+    ch.snapshot = channel.snapshot;
+    ch.snapshot.host.free_kib = mibToKib(1000);  // mom: host pressure, so it would shrink
+    VmSample& vm = ch.addVm("vm", 2048, 2048, 1800);
+    vm.guest.total_kib = mibToKib(1984);
+    vm.guest.unused_kib = mibToKib(1500);
+    c.edit(vm);
+    config::Config cfg = baseConfig();
+    cfg.policy.name = c.policy;
+    auto compiled = compile(cfg);
+    ASSERT_TRUE(compiled.ok()) << c.what;
+    Controller ctl(ch, std::move(compiled->policy), std::move(compiled->settings));
+    const TickReport r = ctl.tick();
+    EXPECT_TRUE(r.changes.empty()) << c.what << ": " << r.changes.front().reason;
+    ASSERT_EQ(r.invalid_samples.size(), 1U) << c.what;
+    EXPECT_EQ(r.invalid_samples[0].second, c.kind) << c.what;
+    ASSERT_EQ(ctl.status().size(), 1U);
+    EXPECT_EQ(ctl.status()[0].state, policy::AckState::kStale) << c.what;
+    EXPECT_EQ(ctl.status()[0].state_reason, c.reason) << c.what;
+    EXPECT_FALSE(ctl.status()[0].available_kib) << c.what;  // withheld, not shown
+  }
+}
+
+// The same guest, consistent again, is shrunk as before.
+TEST_F(ControllerTest, AGuestWhoseStatsRecoverIsManagedAgain) {
+  VmSample& vm = channel.addVm("vm", 2048, 2048, 1800);
+  vm.guest.total_kib = mibToKib(1000);
+  Controller c = make();
+  EXPECT_TRUE(c.tick().changes.empty());
+  channel.snapshot.time_s = 11;
+  channel.snapshot.vms[0].guest.last_update_s = 11;
+  channel.snapshot.vms[0].guest.total_kib = mibToKib(1984);
+  const TickReport r = c.tick();
+  EXPECT_TRUE(r.invalid_samples.empty());
+  ASSERT_EQ(r.changes.size(), 1U);
+  EXPECT_EQ(r.changes[0].reason, "available-above-margin/inflate-step");
 }
 
 }  // namespace

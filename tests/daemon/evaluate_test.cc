@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace balloond {
 namespace {
 
@@ -91,6 +93,38 @@ TEST(EvaluateTest, ThePolicysMemoryGoesBackToThePolicyThatWroteIt) {
                 "snapshot.policy_memory.memory.vms.idle.refault_avg_kib_s: expected a number", 0),
             0U)
       << out.error().message;
+}
+
+// The dump's samples pass the same check as the controller's: an inconsistent guest is stale,
+// says why, and is not shrunk (it was shrunk by a full inflate step before).
+TEST(EvaluateTest, InconsistentStatsInTheDumpAreNotShrunkOn) {
+  struct Case {
+    const char* what;
+    void (*edit)(VmSample&);
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"available above total", [](VmSample& v) { v.guest.total_kib = mibToKib(1000); },
+       "inconsistent stats: available > total"},
+      {"available above actual", [](VmSample& v) { v.actual_kib = mibToKib(1024); },
+       "inconsistent stats: available > actual"},
+      {"available at INT64_MAX",
+       [](VmSample& v) { v.guest.available_kib = std::numeric_limits<int64_t>::max(); },
+       "inconsistent stats: available > actual"},
+      {"last update 1e300", [](VmSample& v) { v.guest.last_update_s = 1e300; },
+       "inconsistent stats: last update in the future"},
+  };
+  for (const auto& c : cases) {
+    StateDump dump = twoVms();
+    c.edit(dump.snapshot.vms[0]);
+    auto out = evaluateDump(dump, marginConfig());
+    ASSERT_TRUE(out.ok()) << c.what;
+    const auto& d = (*out)["decisions"][0];
+    EXPECT_EQ(d["state"], "stale") << c.what;
+    EXPECT_EQ(d.value("state_reason", ""), c.reason) << c.what;
+    EXPECT_EQ(d["target_kib"], d["current_target_kib"]) << c.what;
+    EXPECT_EQ(d["changed"], false) << c.what;
+  }
 }
 
 }  // namespace

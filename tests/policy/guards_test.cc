@@ -186,5 +186,18 @@ TEST(GuardsTest, TheEmergencyCountsWhatTargetsAlreadyTakeBack) {
   EXPECT_EQ(mib(out[1].target_kib), 2048);
 }
 
+// The need-based floor of a guest reporting INT64_MAX used memory is its ceiling, not a wrapped
+// sum (UBSan aborted here; a release build printed the overflowed floor as 256 MiB).
+TEST(GuardsTest, NeedBasedFloorOfHugeNumbersSaturates) {
+  InputBuilder b;
+  b.vm("vm", 1000, 1000, 0, 256).huge(0);
+  const PolicyInput& input = b.build();
+  EXPECT_EQ(effectiveFloorKib(input.vms[0], defaultGuards()), std::numeric_limits<int64_t>::max());
+  const PolicyState state;
+  auto out = applyGuards(input, {{"vm", mibToKib(512), "p"}}, defaultGuards(), state);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].target_kib, std::numeric_limits<int64_t>::max());
+}
+
 }  // namespace
 }  // namespace balloond::policy

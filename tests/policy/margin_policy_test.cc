@@ -65,5 +65,21 @@ TEST(MarginPolicyTest, IsRegisteredWithItsParameters) {
             "parameter 'margin' of policy 'margin' must be between 0.01 and 0.9, got 0.95");
 }
 
+// INT64_MAX-sized stats (validation keeps them from a policy; the arithmetic must hold anyway):
+// the shortfall added to actual saturates instead of overflowing (UBSan aborted here).
+TEST(MarginPolicyTest, HugeGuestNumbersDoNotOverflow) {
+  MarginPolicy policy(0.2, 0.05);
+  PolicyState state;
+  InputBuilder b;
+  b.vm("short", 1000, 1000, 0).huge(0);
+  b.vm("rich", 1000, 1000, 0).huge();
+  auto out = policy.decide(b.build(), state);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(out[0].target_kib, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(out[0].reason, "available-below-margin");
+  EXPECT_GE(out[1].target_kib, 0);
+  EXPECT_EQ(out[1].reason, "available-above-margin");
+}
+
 }  // namespace
 }  // namespace balloond::policy

@@ -166,5 +166,18 @@ TEST(SharePolicyTest, IsRegistered) {
   EXPECT_FALSE(Registry::instance().resolveParams("share", {{"tax_rate", 1}}).ok());
 }
 
+// Two guests at INT64_MAX and a host: the managed sums saturate (UBSan aborted here).
+TEST(SharePolicyTest, HugeGuestNumbersDoNotOverflowTheSums) {
+  SharePolicy policy(SharePolicy::Params{});
+  PolicyState state;
+  InputBuilder b;
+  b.host(10000, 5000).vm("a", 1000, 1000, 0).huge().vm("b", 1000, 1000, 0).huge();
+  auto out = policy.decide(b.build(), state);
+  ASSERT_EQ(out.size(), 2U);
+  for (const auto& d : out) {
+    EXPECT_GE(d.target_kib, 0) << d.vm;
+  }
+}
+
 }  // namespace
 }  // namespace balloond::policy

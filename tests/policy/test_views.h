@@ -2,6 +2,8 @@
 #pragma once
 
 #include <deque>
+#include <functional>
+#include <limits>
 #include <string>
 
 #include "policy/policy.h"
@@ -65,6 +67,24 @@ class InputBuilder {
     samples_.back().guest.major_faults = major_faults;
     samples_.back().guest.swap_in_kib = mibToKib(swap_in_mib);
     samples_.back().guest.last_update_s = at_s;
+    return *this;
+  }
+  // Edits the last VM's sample in place (raw KiB: for sizes the MiB helpers cannot express).
+  InputBuilder& sample(const std::function<void(VmSample&)>& edit) {
+    edit(samples_.back());
+    return *this;
+  }
+  // The last VM reports every size and counter as INT64_MAX, with `available` and `unused` at
+  // `free_kib` (INT64_MAX too by default).
+  InputBuilder& huge(int64_t free_kib = std::numeric_limits<int64_t>::max()) {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    VmSample& s = samples_.back();
+    s.max_kib = s.actual_kib = kMax;
+    s.guest.available_kib = s.guest.unused_kib = s.guest.usable_kib = free_kib;
+    s.guest.total_kib = s.guest.disk_caches_kib = kMax;
+    s.guest.swap_in_kib = s.guest.swap_out_kib = s.guest.major_faults = s.guest.minor_faults = kMax;
+    views_.back().limits.ceiling_kib = kMax;
+    views_.back().target_kib = kMax;
     return *this;
   }
   InputBuilder& ack(AckState state) {

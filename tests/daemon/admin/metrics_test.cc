@@ -80,5 +80,33 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   has("balloond_tick_duration_seconds_count 3");
 }
 
+// A sample that fails the stats check is counted by VM and problem, every tick it fails.
+TEST(MetricsTest, CountsInvalidSamplesByVmAndProblem) {
+  spdlog::set_level(spdlog::level::off);
+  testing::FakeChannel channel;
+  channel.snapshot.time_s = 10;
+  channel.snapshot.host = {.total_kib = mibToKib(16384),
+                           .available_kib = mibToKib(8192),
+                           .free_kib = {},
+                           .psi_some_avg10 = {}};
+  channel.addVm("liar", 2048, 2048, 1800).guest.total_kib = mibToKib(1000);
+  channel.addVm("honest", 2048, 2048, 1800);
+  config::Config config;
+  config.policy.name = "margin";
+  auto compiled = compile(config);
+  Controller c(channel, std::move(compiled->policy), std::move(compiled->settings));
+  Metrics m;
+  m.observeTick(0.001, c.tick(), c);
+  channel.snapshot.time_s = 11;
+  m.observeTick(0.001, c.tick(), c);
+  const std::string text = m.render(c);
+  EXPECT_NE(text.find("# TYPE balloond_invalid_samples_total counter\n"), std::string::npos);
+  EXPECT_NE(
+      text.find("balloond_invalid_samples_total{vm=\"liar\",reason=\"available-above-total\"} 2\n"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("balloond_invalid_samples_total{vm=\"honest\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace balloond
