@@ -165,6 +165,13 @@ TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
   EXPECT_EQ(r.changes[0].to_kib, mibToKib(1990));
 }
 
+// Reconfigures `c` to what `cfg` compiles to.
+void reconfigureTo(Controller& c, const config::Config& cfg) {
+  auto compiled = compile(cfg);
+  ASSERT_TRUE(compiled.ok());
+  c.reconfigure(std::move(compiled->policy), std::move(compiled->settings));
+}
+
 // MOM's windows: one sample per tick of each VM with its unused memory reported.
 TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   channel.addVm("vm", 2048, 2048, 1800).guest.unused_kib = mibToKib(1000);
@@ -180,14 +187,14 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   };
   EXPECT_EQ(windowLength(), 2U);
   mom.policy.params["min_balloon_change_percent"] = 0.01;  // other parameters, same policy
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigureTo(c, mom);
   EXPECT_EQ(windowLength(), 2U);
   c.tick();
   EXPECT_EQ(windowLength(), 3U);
 
-  c.reconfigure(std::move(*makePolicy(baseConfig().policy)), settingsFromConfig(baseConfig()));
+  reconfigureTo(c, baseConfig());
   EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
-  c.reconfigure(std::move(*makePolicy(mom.policy)), settingsFromConfig(mom));
+  reconfigureTo(c, mom);
   c.tick();
   EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch
 }
