@@ -329,6 +329,7 @@ bool DaemonGrammar::acks(const Val& v, AckSpec& a) {
                  key("acks", "min_rate_mib_s", a.min_rate_mib_s),
                  key("acks", "stuck_after_s", a.stuck_after_s),
                  key("acks", "uncooperative_window_s", a.uncooperative_window_s),
+                 key("acks", "cooperative_after_s", a.cooperative_after_s),
                  key("acks", "stale_periods", a.stale_periods),
                  key("acks", "no_driver_after_s", a.no_driver_after_s),
              }) &&

@@ -149,6 +149,8 @@ const std::vector<Key> kKeys = {
    Range{0, 3600, true}, +[](C c) -> json { return c.acks.stuck_after_s; }},
   {"acks.uncooperative_window_s", "stalled over half of this window: uncooperative; above stuck_after_s",
    Range{0, 86400, true}, +[](C c) -> json { return c.acks.uncooperative_window_s; }},
+  {"acks.cooperative_after_s", "an uncooperative guest is cleared once it has made progress without a stall for this long",
+   Range{0, 86400, true}, +[](C c) -> json { return c.acks.cooperative_after_s; }},
   {"acks.stale_periods", "stats older than this many stats periods: stale, never shrunk",
    Range{1, 1000}, +[](C c) -> json { return c.acks.stale_periods; }},
   {"acks.no_driver_after_s", "never reported nor moved this long: no-driver",

@@ -127,6 +127,7 @@ struct AckSpec {
   double min_rate_mib_s = 1;           // slower progress toward a target is no progress
   double stuck_after_s = 5;            // no progress this long: stuck, target retracted
   double uncooperative_window_s = 60;  // stalled over half of this window: uncooperative
+  double cooperative_after_s = 60;     // flagged until progress without a stall this long
   double stale_periods = 3;            // stats older than this many periods: stale
   double no_driver_after_s = 30;       // never reported nor moved this long: no driver
 

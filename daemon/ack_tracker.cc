@@ -41,6 +41,23 @@ void AckTracker::noteStalled(Track& t, double now_s, double dt, bool stalled) co
   }
 }
 
+bool AckTracker::noteCooperation(Track& t, double now_s, double dt, bool stalled, bool progressed,
+                                 double stalled_s) const {
+  // The proof starts with progress (sitting still proves nothing) and ends at any stall.
+  if (stalled) {
+    t.clean_since_s = -1;
+  } else if (progressed && dt > 0 && t.clean_since_s < 0) {
+    t.clean_since_s = now_s - dt;
+  }
+  const bool over = stalled_s > settings_.uncooperative_fraction * settings_.window_s;
+  t.uncooperative = t.uncooperative || over;
+  if (t.uncooperative && !over && t.clean_since_s >= 0 &&
+      now_s - t.clean_since_s >= settings_.cooperative_after_s) {
+    t.uncooperative = false;
+  }
+  return t.uncooperative;
+}
+
 double AckTracker::stalledSeconds(const std::string& vm) const {
   auto it = tracks_.find(vm);
   if (it == tracks_.end()) {
@@ -131,8 +148,9 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
   const int64_t gap = std::abs(target_kib - vm.actual_kib);
   const bool reached = gap <= tolerance(target_kib);
   const int64_t progress = t.ref_gap_kib - gap;
-  if (reached ||
-      (progress > 0 && static_cast<double>(progress) >= s.min_rate_kib_s * (now_s - t.ref_s))) {
+  const bool progressed =
+      progress > 0 && static_cast<double>(progress) >= s.min_rate_kib_s * (now_s - t.ref_s);
+  if (reached || progressed) {
     t.ref_gap_kib = gap;
     t.ref_s = now_s;
   }
@@ -146,7 +164,8 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
     v.retract = true;
   }
   const bool stuck = now_s < t.hold_until_s;
-  noteStalled(t, now_s, dt, stuck || (!reached && stalled_for >= dt && dt > 0));
+  const bool stalled_now = stuck || (!reached && stalled_for >= dt && dt > 0);
+  noteStalled(t, now_s, dt, stalled_now);
 
   // A guest whose claimed actual is far below what the host sees resident is lying.
   const bool lie_now = vm.rss_kib && *vm.rss_kib > vm.actual_kib + s.lie_margin_kib;
@@ -154,6 +173,7 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
   const bool lying = lie_now && now_s - t.lie_since_s >= s.stuck_after_s;
 
   const double stalled_s = stalledSeconds(vm.name);
+  const bool uncooperative = noteCooperation(t, now_s, dt, stalled_now, progressed, stalled_s);
   const double age = now_s - vm.guest.last_update_s;
   const bool stale = vm.guest.last_update_s <= 0 || vm.stats_period_s <= 0 ||
                      age > s.stale_periods * vm.stats_period_s;
@@ -162,9 +182,14 @@ AckVerdict AckTracker::judge(const VmSample& vm, Track& t, int64_t target_kib, d
     v.reason = fmt::format("claims {:.0f} MiB but the host sees {:.0f} MiB resident",
                            mib(vm.actual_kib), mib(*vm.rss_kib));
     v.shrink_blocked = true;
-  } else if (stalled_s > s.uncooperative_fraction * s.window_s) {
+  } else if (uncooperative) {
     v.state = AckState::kUncooperative;
-    v.reason = fmt::format("stalled {:.0f} s of the last {:.0f} s", stalled_s, s.window_s);
+    v.reason = stalled_s > s.uncooperative_fraction * s.window_s
+                   ? fmt::format("stalled {:.0f} s of the last {:.0f} s", stalled_s, s.window_s)
+                   : fmt::format(
+                         "stalled {:.0f} s of the last {:.0f} s; flagged until {:.0f} s of "
+                         "progress without a stall",
+                         stalled_s, s.window_s, s.cooperative_after_s);
   } else if (stuck) {
     v.state = AckState::kStuck;
     v.reason = t.stuck_reason + "; target retracted";

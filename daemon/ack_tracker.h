@@ -23,6 +23,7 @@ struct AckSettings {
   double stuck_hold_s = 10;                   // a stuck VM is not asked again this long
   double window_s = 60;                       // the sliding window for uncooperative ...
   double uncooperative_fraction = 0.5;        // ... stalled for more than this part of it
+  double cooperative_after_s = 60;            // flagged until progress without a stall this long
   double stale_periods = 3;                   // stats older than this many periods: stale
   double no_driver_after_s = 30;              // no stats and no movement this long: no driver
   int64_t lie_margin_kib = 256 * kKibPerMib;  // host RSS above the claimed actual by more: a lie
@@ -96,12 +97,19 @@ class AckTracker {
     int stuck_direction = 0;  // -1 stuck shrinking, +1 stuck growing
     std::string stuck_reason;
     double lie_since_s = -1;
+    // Uncooperative is sticky: flagged until progress without a stall for cooperative_after_s.
+    bool uncooperative = false;
+    double clean_since_s = -1;  // first progress since the last stall; negative: none
     // (time, seconds) of stalled time, newest last, within the window.
     std::deque<std::pair<double, double>> stalled;
   };
 
   AckVerdict judge(const VmSample& vm, Track& t, int64_t target_kib, double now_s);
   void noteStalled(Track& t, double now_s, double dt, bool stalled) const;
+  // Flags the VM uncooperative when it stalled too much of the window; clears the flag only
+  // after progress without a stall for cooperative_after_s. Returns whether it is flagged.
+  bool noteCooperation(Track& t, double now_s, double dt, bool stalled, bool progressed,
+                       double stalled_s) const;
   int64_t tolerance(int64_t target_kib) const;
 
   AckSettings settings_;

@@ -15,6 +15,7 @@ ControllerSettings settingsFromConfig(const config::Config& config) {
   acks.min_rate_kib_s = config.acks.min_rate_mib_s * kKibPerMib;
   acks.stuck_after_s = config.acks.stuck_after_s;
   acks.window_s = config.acks.uncooperative_window_s;
+  acks.cooperative_after_s = config.acks.cooperative_after_s;
   acks.stale_periods = config.acks.stale_periods;
   acks.no_driver_after_s = config.acks.no_driver_after_s;
   return ControllerSettings{

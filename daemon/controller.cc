@@ -96,21 +96,27 @@ void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, doub
     verdict.state = AckState::kStale;
     verdict.reason = "inconsistent stats: " + record.fault->detail;
   }
-  auto routine = [](AckState a) { return a == AckState::kSettled || a == AckState::kConverging; };
-  if (!record.judged || verdict.state != record.verdict.state) {
-    // Settling and converging are the normal rhythm; anything else is news for operators.
-    const bool news = !routine(verdict.state) || !routine(record.verdict.state);
-    const bool alert =
-        verdict.state == AckState::kUncooperative || verdict.state == AckState::kNoDriver;
-    const auto level = alert  ? spdlog::level::warn
-                       : news ? spdlog::level::info
-                              : spdlog::level::debug;
-    spdlog::log(level, "vm-state vm={} from={} to={} reason=\"{}\"", vm.name,
-                record.judged ? policy::toString(record.verdict.state) : "new",
-                policy::toString(verdict.state), verdict.reason);
-  }
   record.verdict = std::move(verdict);
   record.judged = true;
+}
+
+void Controller::logState(const std::string& vm, VmRecord& record) {
+  using policy::AckState;
+  const AckState to = record.verdict.state;
+  if (record.ended == to) {
+    return;
+  }
+  auto routine = [](AckState a) { return a == AckState::kSettled || a == AckState::kConverging; };
+  // Settling and converging are the normal rhythm; anything else is news for operators.
+  const bool news = !routine(to) || (record.ended && !routine(*record.ended));
+  const bool alert = to == AckState::kUncooperative || to == AckState::kNoDriver;
+  const auto level = alert  ? spdlog::level::warn
+                     : news ? spdlog::level::info
+                            : spdlog::level::debug;
+  spdlog::log(level, "vm-state vm={} from={} to={} reason=\"{}\"", vm,
+              record.ended ? policy::toString(*record.ended) : "new", policy::toString(to),
+              record.verdict.reason);
+  record.ended = to;
 }
 
 bool Controller::push(const std::string& vm, int64_t target_kib, const std::string& reason,
@@ -170,6 +176,9 @@ TickReport Controller::tick() {
     auto saved = added ? restoring_.find(vm.name) : restoring_.end();
     if (saved != restoring_.end()) {
       restoreRecord(vm, saved->second, record, now);
+      if (record.judged) {  // the log says from=<saved>
+        record.ended = record.verdict.state;
+      }
       restored.insert(vm.name);
     } else if (added) {
       record.target_kib = vm.actual_kib;
@@ -237,7 +246,9 @@ TickReport Controller::tick() {
     pushChanges(guarded, now, report);
   }
   for (const auto& view : views_) {  // what this tick pushed changes what the guests are doing
-    judge(*view.sample, records_.at(view.sample->name), view.limits.excluded, now);
+    VmRecord& record = records_.at(view.sample->name);
+    judge(*view.sample, record, view.limits.excluded, now);
+    logState(view.sample->name, record);  // only the state it ends the tick in
   }
   rebuildStatus();
   return report;

@@ -134,6 +134,7 @@ class Controller {
     AckVerdict verdict;
     bool judged = false;                         // the tracker has given a verdict at least once
     std::optional<SampleFault> fault;            // this tick's sample failed the check: stale
+    std::optional<policy::AckState> ended;       // the state it ended its last tick in, as logged
     std::deque<control::DecisionEntry> history;  // last kDecisionHistory pushes, oldest first
   };
 
@@ -141,6 +142,8 @@ class Controller {
   policy::VmLimits limitsFor(const VmSample& vm) const;
   void forgetGoneVms(const Snapshot& snap);
   void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
+  // Logs the VM's state when it ends the tick in another state than it ended the last one.
+  static void logState(const std::string& vm, VmRecord& record);
   bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
             TickReport& report, bool retraction = false);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,

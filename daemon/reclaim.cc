@@ -64,11 +64,18 @@ void ReclaimRun::adopt(const policy::ReclaimPlan& plan, const std::vector<policy
       for (const auto& v : views) {
         if (v.sample->name == share.vm) {
           start_kib_[share.vm] = hostViewKib(*v.sample);
+          start_actual_[share.vm] = v.sample->actual_kib;
         }
       }
     }
     status_.plan_kib[share.vm] += share.kib;
   }
+}
+
+int64_t ReclaimRun::unverifiedKib(const std::string& vm, const VmSample& s) {
+  const int64_t claimed = start_actual_[vm] - s.actual_kib;
+  const int64_t seen = start_kib_[vm] - hostViewKib(s);
+  return std::max<int64_t>(0, claimed - seen);
 }
 
 void ReclaimRun::finish(Outcome outcome, std::string text, double now_s) {
@@ -124,8 +131,16 @@ std::vector<policy::Decision> ReclaimRun::update(const std::vector<policy::VmVie
             std::max<int64_t>(0, share - (start_kib_[vm] - hostViewKib(*it->second->sample)));
       }
     }
+    // A donor that claims more than the host saw it give is not trusted with more.
+    std::set<std::string> skip = failed;
+    for (const auto& [vm, share] : status_.plan_kib) {
+      auto it = by_name.find(vm);
+      if (it != by_name.end() && unverifiedKib(vm, *it->second->sample) > tolerance) {
+        skip.insert(vm);
+      }
+    }
     const policy::ReclaimPlan replan =
-        policy::planReclaim(views, guards, owed_by_failed, failed, owed);
+        policy::planReclaim(views, guards, owed_by_failed, skip, owed);
     if (!replan.feasible) {
       finish(
           Outcome::kRefused,
@@ -158,10 +173,9 @@ std::vector<policy::Decision> ReclaimRun::update(const std::vector<policy::VmVie
     if (it == by_name.end() || failed.contains(vm)) {
       continue;
     }
-    const VmSample& s = *it->second->sample;
-    // The target is where the guest stood at the start less its share, in the guest's own terms.
-    const int64_t target =
-        s.actual_kib - std::max<int64_t>(0, share - (start_kib_[vm] - hostViewKib(s)));
+    // The target is where the guest stood at the start less its share, in the guest's own
+    // terms: never more than the share, whatever the guest claims or the host sees.
+    const int64_t target = start_actual_[vm] - share;
     out.push_back({vm, std::min(target, it->second->target_kib), "reclaim", true});
   }
   return out;

@@ -33,7 +33,9 @@ std::string_view toString(ReclaimStatus::Outcome outcome);
 // every floor, says cannot-free at once when floors forbid it, drives the donors with urgent
 // targets, re-plans around donors that get stuck, and ends in success or refused. The freed
 // memory counts by the host's own view (QEMU RSS where the channel has it), so a lying guest's
-// claims are not counted. Owned by the controller, which calls update() every tick.
+// claims are not counted, and a donor is never asked for more than its share below where it
+// started; a donor whose claimed progress the host does not see is given no more in a re-plan.
+// Owned by the controller, which calls update() every tick.
 class ReclaimRun {
  public:
   // How long a reclaim may take before the donors that fell short are named as refusing.
@@ -52,10 +54,13 @@ class ReclaimRun {
 
  private:
   void adopt(const policy::ReclaimPlan& plan, const std::vector<policy::VmView>& views);
+  // How much of what the donor claims to have given since its start the host has not seen go.
+  int64_t unverifiedKib(const std::string& vm, const VmSample& s);
   void finish(ReclaimStatus::Outcome outcome, std::string text, double now_s);
 
   ReclaimStatus status_;
-  std::map<std::string, int64_t> start_kib_;  // each donor's host-visible size at its start
+  std::map<std::string, int64_t> start_kib_;     // each donor's host-visible size at its start
+  std::map<std::string, int64_t> start_actual_;  // and its balloon actual, as the guest says
 };
 
 }  // namespace balloond

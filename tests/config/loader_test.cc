@@ -271,6 +271,13 @@ TEST(LoaderTest, AckSettings) {
   EXPECT_DOUBLE_EQ(ok->acks.stuck_after_s, 3);
   EXPECT_DOUBLE_EQ(ok->acks.uncooperative_window_s, 30);
   EXPECT_DOUBLE_EQ(ok->acks.min_rate_mib_s, 1);
+  EXPECT_DOUBLE_EQ(ok->acks.cooperative_after_s, 60);
+  auto sticky = parseConfig(kBase + "acks: {cooperative_after_s: 120}\n", "a.yaml");
+  ASSERT_TRUE(sticky.ok()) << sticky.error().message;
+  EXPECT_DOUBLE_EQ(sticky->acks.cooperative_after_s, 120);
+  EXPECT_EQ(errorOf(kBase + "acks: {cooperative_after_s: 0}\n"),
+            std::string("demo.yaml:7:29: acks.cooperative_after_s: must be above 0 and at most "
+                        "86400, got 0"));
   EXPECT_EQ(
       errorOf(kBase + "acks: {stuck_after_s: 20, uncooperative_window_s: 10}\n"),
       std::string(

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace balloond {
@@ -125,6 +126,65 @@ TEST(AckTrackerTest, StalledMostOfTheWindowIsUncooperative) {
     caught = caught || v.state == AckState::kUncooperative;
   }
   EXPECT_TRUE(caught);
+}
+
+TEST(AckTrackerTest, OnceUncooperativeItStaysFlaggedWhileItKeepsStalling) {
+  // Stalls 19 s of every 20 and moves toward its target in the 20th: once flagged it never
+  // flips back to converging or settled, though its window later holds less than half stalled.
+  TrackerRun run;
+  run.at(0, 2048);
+  double actual = 2048;
+  double target = actual - 512;
+  run.push(target);
+  double flagged_at = -1;
+  for (int t = 1; t <= 300; ++t) {
+    if (t % 20 == 19) {
+      actual = std::max(target, actual - 64);
+    }
+    AckVerdict v = run.at(t, actual);
+    if (v.retract) {
+      run.push(target = actual);
+    } else if (v.state == AckState::kSettled) {
+      run.push(target = actual - 512);  // the policy asks again once it is not blocked
+    }
+    if (flagged_at < 0 && v.state == AckState::kUncooperative) {
+      flagged_at = t;
+    }
+    if (flagged_at >= 0) {
+      EXPECT_EQ(v.state, AckState::kUncooperative) << t;
+      EXPECT_TRUE(v.shrink_blocked) << t;
+    }
+  }
+  EXPECT_GT(flagged_at, 0);
+  EXPECT_LT(flagged_at, 60);
+}
+
+TEST(AckTrackerTest, UncooperativeIsClearedAfterProgressWithoutAStallForCooperativeAfterS) {
+  AckSettings s;
+  s.cooperative_after_s = 30;
+  TrackerRun run(s);
+  run.at(0, 2048);
+  run.push(1024);
+  int t = 1;
+  for (; t <= 40; ++t) {  // never moves: stuck, then uncooperative
+    run.at(t, 2048);
+  }
+  ASSERT_EQ(run.at(t, 2048).state, AckState::kUncooperative);
+  // Sitting still at a retracted target is no proof of cooperation.
+  run.push(2048);
+  for (++t; t <= 140; ++t) {
+    ASSERT_EQ(run.at(t, 2048).state, AckState::kUncooperative) << t;
+  }
+  // Asked again, it moves steadily: flagged for 30 s more, then cleared.
+  run.push(1024);
+  double actual = 2048;
+  const int start = t;
+  for (; t < start + 29; ++t) {
+    actual -= 8;
+    EXPECT_EQ(run.at(t, actual).state, AckState::kUncooperative) << t;
+  }
+  actual -= 8;
+  EXPECT_EQ(run.at(t, actual).state, AckState::kConverging) << t;
 }
 
 TEST(AckTrackerTest, BriefStallsAreNeverStuck) {

@@ -42,6 +42,7 @@ TEST(CompileTest, BuildsPolicyAndSettingsWithoutAChannel) {
   c.default_floor_mib = 300;
   c.guards.inflate_step_mib = 64;
   c.acks.min_rate_mib_s = 2;
+  c.acks.cooperative_after_s = 90;
   config::VmOverrideSpec db_floor;
   db_floor.match = "db*";
   db_floor.floor_mib = 1024;
@@ -54,6 +55,7 @@ TEST(CompileTest, BuildsPolicyAndSettingsWithoutAChannel) {
   EXPECT_EQ(compiled->settings.default_floor_kib, 300 * kKibPerMib);
   EXPECT_EQ(compiled->settings.guards.inflate_step_kib, 64 * kKibPerMib);
   EXPECT_DOUBLE_EQ(compiled->settings.acks.min_rate_kib_s, 2.0 * kKibPerMib);
+  EXPECT_DOUBLE_EQ(compiled->settings.acks.cooperative_after_s, 90);
   VmSample db;
   db.name = "db1";
   db.max_kib = 8 * 1024 * kKibPerMib;

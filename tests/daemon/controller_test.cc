@@ -2,10 +2,12 @@
 #include "daemon/controller.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <functional>
 #include <limits>
+#include <sstream>
 
 #include "daemon/compile.h"
 #include "tests/daemon/fake_channel.h"
@@ -171,6 +173,57 @@ TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
   ASSERT_EQ(r.changes.size(), 1U);
   EXPECT_EQ(r.changes[0].from_kib, mibToKib(1920));  // remembered across the swap
   EXPECT_EQ(r.changes[0].to_kib, mibToKib(1990));
+}
+
+// The vm-state lines logged while it lives, at every level.
+class StateLog {
+ public:
+  StateLog() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    logger->set_pattern("%v");
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::debug);
+  }
+  ~StateLog() {
+    spdlog::set_default_logger(previous_);
+    spdlog::set_level(spdlog::level::warn);
+  }
+  StateLog(const StateLog&) = delete;
+  StateLog& operator=(const StateLog&) = delete;
+  // The vm-state lines since the last call, without their reasons.
+  std::vector<std::string> take() {
+    std::vector<std::string> lines;
+    std::string line;
+    std::istringstream in(out_.str());
+    while (std::getline(in, line)) {
+      if (line.starts_with("vm-state ")) {
+        lines.push_back(line.substr(0, line.find(" reason=")));
+      }
+    }
+    out_.str("");
+    return lines;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(ControllerTest, OnlyTheStateAVmEndsTheTickInIsLogged) {
+  channel.addVm("idle", 2048, 2048, 1800);
+  Controller c = make();
+  StateLog log;
+  c.tick();  // settled when judged, converging once asked to shrink: one line, the end state
+  EXPECT_EQ(log.take(), std::vector<std::string>{"vm-state vm=idle from=new to=converging"});
+  EXPECT_EQ(status(c, "idle").state, policy::AckState::kConverging);
+  for (int t = 11; t < 20; ++t) {  // it never moves: stuck and retracted within one tick
+    channel.snapshot.time_s = t;
+    channel.snapshot.vms[0].guest.last_update_s = t;
+    c.tick();
+  }
+  EXPECT_EQ(log.take(), std::vector<std::string>{"vm-state vm=idle from=converging to=stuck"});
 }
 
 // MOM's windows: one sample per tick of each VM with its unused memory reported.

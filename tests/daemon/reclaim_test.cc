@@ -76,6 +76,32 @@ TEST(ReclaimRunTest, AStuckDonorIsReplannedOntoTheOther) {
   EXPECT_EQ(run.status().refused_by, std::vector<std::string>{"a"});
 }
 
+TEST(ReclaimRunTest, ALiarIsNeverAskedForMoreThanItsShare) {
+  // "a" claims to reach every target while the host sees its RSS unmoved.
+  TwoDonors d;
+  auto views = [&] {
+    auto vms = d.views();
+    const_cast<VmSample*>(vms[0].sample)->rss_kib = mibToKib(2048);
+    return vms;
+  };
+  ReclaimRun run(1, mibToKib(1024), views(), guards(), 0);
+  for (int t = 1; t <= 5; ++t) {
+    for (const auto& target : run.update(views(), guards(), t)) {
+      if (target.vm == "a") {
+        EXPECT_EQ(target.target_kib, mibToKib(2048 - 512)) << t;
+        d.actual[0] = 2048 - 512;  // claimed at once
+      }
+    }
+  }
+  // Once caught and refused, its share is re-planned onto the other, not onto it again.
+  d.ack[0] = AckState::kUncooperative;
+  auto targets = run.update(views(), guards(), 6);
+  ASSERT_EQ(targets.size(), 1U);
+  EXPECT_EQ(targets[0].vm, "b");
+  EXPECT_EQ(targets[0].target_kib, mibToKib(2048 - 1024));
+  EXPECT_EQ(run.status().refused_by, std::vector<std::string>{"a"});
+}
+
 TEST(ReclaimRunTest, RefusedWhenTheOthersCannotCover) {
   TwoDonors d;
   ReclaimRun run(1, mibToKib(3600), d.views(), guards(), 0);
