@@ -85,7 +85,7 @@ std::optional<AckMemory> AckTracker::memory(const std::string& vm) const {
 }
 
 void AckTracker::restore(const std::string& vm, const AckMemory& m, int64_t actual_kib,
-                         double now_s, bool no_driver) {
+                         double now_s, bool no_driver, bool uncooperative) {
   Track& t = tracks_[vm];
   t = Track{};
   t.first_seen_s = t.last_tick_s = t.ref_s = now_s;
@@ -98,6 +98,7 @@ void AckTracker::restore(const std::string& vm, const AckMemory& m, int64_t actu
   t.stuck_direction = m.stuck_direction;
   t.stuck_reason = m.stuck_reason;
   t.stalled.assign(m.stalled.begin(), m.stalled.end());
+  t.uncooperative = uncooperative;
 }
 
 AckVerdict AckTracker::observe(const VmSample& vm, int64_t target_kib, bool excluded,

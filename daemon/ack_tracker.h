@@ -69,9 +69,10 @@ class AckTracker {
   // Takes back a saved memory, its times already moved onto this run's clock; `now_s` starts
   // the progress measurement afresh from `actual_kib`. `no_driver`: the VM was flagged no-driver
   // when the memory was saved; it stays flagged until its guest reports stats or moves, rather
-  // than waiting `no_driver_after_s` again as a new VM would.
+  // than waiting `no_driver_after_s` again as a new VM would. `uncooperative`: it was flagged
+  // so; the flag is sticky across the restart too, until progress without a stall clears it.
   void restore(const std::string& vm, const AckMemory& m, int64_t actual_kib, double now_s,
-               bool no_driver = false);
+               bool no_driver = false, bool uncooperative = false);
   // The VM is gone: drop what is known about it.
   void forget(const std::string& vm) { tracks_.erase(vm); }
 

@@ -433,7 +433,8 @@ void Controller::restoreRecord(const VmSample& vm, const PersistedVm& saved, VmR
     at += shift;
   }
   tracker_.restore(vm.name, ack, vm.actual_kib, now_s,
-                   saved.state == policy::toString(policy::AckState::kNoDriver));
+                   saved.state == policy::toString(policy::AckState::kNoDriver),
+                   saved.state == policy::toString(policy::AckState::kUncooperative));
   policy::VmPolicyState& ps = policy_state_.vms[vm.name];
   ps.last_target_kib = saved.target_kib;
   ps.last_reason = saved.reason;

@@ -187,6 +187,33 @@ TEST(AckTrackerTest, UncooperativeIsClearedAfterProgressWithoutAStallForCooperat
   EXPECT_EQ(run.at(t, actual).state, AckState::kConverging) << t;
 }
 
+// The flag is sticky across a restart too: a guest saved as uncooperative comes back so, even
+// with a stall window that alone would not flag it, until it proves cooperation.
+TEST(AckTrackerTest, AFlagSavedAsUncooperativeComesBackSticky) {
+  AckSettings s;
+  s.cooperative_after_s = 10;
+  TrackerRun run(s);
+  AckMemory saved;
+  saved.target_kib = mibToKib(2048);
+  saved.ever_moved = true;
+  run.tracker().restore("vm", saved, mibToKib(2048), TrackerRun::kStart, false, true);
+  EXPECT_EQ(run.at(0, 2048).state, AckState::kUncooperative);
+  EXPECT_EQ(run.at(5, 2048).state, AckState::kUncooperative);
+  run.push(1024);  // asked again at 5, it moves steadily and is cleared 10 s after it started
+  double actual = 2048;
+  int t = 6;
+  for (; t < 15; ++t) {
+    actual -= 8;
+    EXPECT_EQ(run.at(t, actual).state, AckState::kUncooperative) << t;
+  }
+  actual -= 8;
+  EXPECT_EQ(run.at(t, actual).state, AckState::kConverging) << t;
+
+  TrackerRun fresh(s);  // saved as anything else: judged on its window alone
+  fresh.tracker().restore("vm", saved, mibToKib(2048), TrackerRun::kStart, false, false);
+  EXPECT_EQ(fresh.at(0, 2048).state, AckState::kSettled);
+}
+
 TEST(AckTrackerTest, BriefStallsAreNeverStuck) {
   // Works 5 s at 10 MiB/s, stalls 3 s, over and over.
   TrackerRun run;
