@@ -65,38 +65,45 @@ bool validVmName(const std::string& name) {
 
 bool DaemonGrammar::config(const Val& v, Config& c) {
   bool have_policy = false;
-  return map(v,
-             {
-                 key("", "tick_s", c.tick_s),
-                 key("", "default_floor_mib", c.default_floor_mib),
-                 {"state_dir",
-                  [&](const Val& x) {
-                    std::string dir;
-                    if (!str(x, dir)) return false;
-                    c.state_dir = dir;
-                    return dir.starts_with('/') ||
-                           fail(x, "must be an absolute path, got '" + dir + "'");
-                  }},
-                 {"channel", [&](const Val& x) { return channel(x, c.channel); }, kRequired},
-                 {"policy",
-                  [&](const Val& x) {
-                    have_policy = true;
-                    return policy(x, c.policy);
-                  }},
-                 {"guards", [&](const Val& x) { return guards(x, c.guards); }},
-                 {"acks", [&](const Val& x) { return acks(x, c.acks); }},
-                 {"vms",
-                  [&](const Val& x) {
-                    return list(x, [&](const Val& item, bool) {
-                      return vmOverride(item, c.vms.emplace_back());
-                    });
-                  }},
-                 {"control", [&](const Val& x) { return control(x, c.control); }},
-                 {"metrics", [&](const Val& x) { return metrics(x, c.metrics); }},
-                 {"on_exit",
-                  [&](const Val& x) { return choice(x, c.on_exit, kOnExit, "on_exit action"); }},
-             }) &&
-         (have_policy || checkPolicy(at(v, "policy"), c.policy));
+  std::vector<Field> fields = {
+      key("", "tick_s", c.tick_s),
+      key("", "default_floor_mib", c.default_floor_mib),
+      {"state_dir",
+       [&](const Val& x) {
+         std::string dir;
+         if (!str(x, dir)) return false;
+         c.state_dir = dir;
+         return dir.starts_with('/') || fail(x, "must be an absolute path, got '" + dir + "'");
+       }},
+      {"channel", [&](const Val& x) { return channel(x, c.channel); }, kRequired},
+  };
+  addDecisionSections(fields, c, have_policy);
+  fields.insert(fields.end(),
+                {
+                    {"vms",
+                     [&](const Val& x) {
+                       return list(x, [&](const Val& item, bool) {
+                         return vmOverride(item, c.vms.emplace_back());
+                       });
+                     }},
+                    {"control", [&](const Val& x) { return control(x, c.control); }},
+                    {"metrics", [&](const Val& x) { return metrics(x, c.metrics); }},
+                    {"on_exit",
+                     [&](const Val& x) { return choice(x, c.on_exit, kOnExit, "on_exit action"); }},
+                });
+  return map(v, fields) && (have_policy || checkPolicy(at(v, "policy"), c.policy));
+}
+
+void DaemonGrammar::addDecisionSections(std::vector<Field>& fields, Config& c, bool& have_policy) {
+  fields.insert(fields.end(), {
+                                  {"policy",
+                                   [&](const Val& x) {
+                                     have_policy = true;
+                                     return policy(x, c.policy);
+                                   }},
+                                  {"guards", [&](const Val& x) { return guards(x, c.guards); }},
+                                  {"acks", [&](const Val& x) { return acks(x, c.acks); }},
+                              });
 }
 
 bool DaemonGrammar::channel(const Val& v, ChannelSpec& c) {

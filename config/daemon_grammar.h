@@ -35,6 +35,9 @@ class DaemonGrammar : public YamlReader {
   bool simVm(const Val& v, SimVmSpec& vm, std::set<std::string>& names,
              const std::vector<Field>& extra = {});
   bool workload(const Val& v, WorkloadSpec& w);
+  // Appends the sections a daemon config and a scenario share, in this order: policy (noting in
+  // `have_policy` that it was given), guards, acks.
+  void addDecisionSections(std::vector<Field>& fields, Config& c, bool& have_policy);
   bool policy(const Val& v, PolicySpec& p);
   // Checks the policy's name and parameters through the policy registry.
   bool checkPolicy(const Val& v, const PolicySpec& p);

@@ -74,30 +74,26 @@ bool ScenarioGrammar::scenario(const Val& v, ScenarioSpec& sc) {
                   flag("excluded", limits.excluded)}) &&
            ((limits.match = spec.name), true);
   };
-  return map(v,
-             {
-                 {"name", [&](const Val& x) { return str(x, sc.name); }, kRequired},
-                 {"clock", [&](const Val& x) { return clock(x, sc); }, kRequired},
-                 {"host", [&](const Val& x) { return host(x, c); }, kRequired},
-                 key("", "default_floor_mib", c.default_floor_mib),
-                 {"policy",
-                  [&](const Val& x) {
-                    have_policy = true;
-                    return policy(x, c.policy);
-                  }},
-                 {"guards", [&](const Val& x) { return guards(x, c.guards); }},
-                 {"acks", [&](const Val& x) { return acks(x, c.acks); }},
-                 {"vms", [&](const Val& x) { return list(x, vm); }, kRequired},
-                 {"events",
-                  [&](const Val& x) {
-                    return list(x, [&](const Val& item, bool) {
-                      return event(item, sc.events.emplace_back(), names);
-                    });
-                  }},
-                 {"expect", [&](const Val& x) { return expect(x, sc, names); }},
-                 {"must_break", [&](const Val& x) { return str(x, sc.must_break.emplace()); }},
-             }) &&
-         (have_policy || checkPolicy(at(v, "policy"), c.policy)) &&
+  std::vector<Field> fields = {
+      {"name", [&](const Val& x) { return str(x, sc.name); }, kRequired},
+      {"clock", [&](const Val& x) { return clock(x, sc); }, kRequired},
+      {"host", [&](const Val& x) { return host(x, c); }, kRequired},
+      key("", "default_floor_mib", c.default_floor_mib),
+  };
+  addDecisionSections(fields, c, have_policy);
+  fields.insert(fields.end(),
+                {
+                    {"vms", [&](const Val& x) { return list(x, vm); }, kRequired},
+                    {"events",
+                     [&](const Val& x) {
+                       return list(x, [&](const Val& item, bool) {
+                         return event(item, sc.events.emplace_back(), names);
+                       });
+                     }},
+                    {"expect", [&](const Val& x) { return expect(x, sc, names); }},
+                    {"must_break", [&](const Val& x) { return str(x, sc.must_break.emplace()); }},
+                });
+  return map(v, fields) && (have_policy || checkPolicy(at(v, "policy"), c.policy)) &&
          (!sc.must_break || mustBreakNamesAnExpectation(at(v, "must_break"), sc));
 }
 

@@ -30,11 +30,7 @@ class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     spdlog::set_level(spdlog::level::warn);
-    channel.snapshot.time_s = 10;
-    channel.snapshot.host = {.total_kib = mibToKib(16384),
-                             .available_kib = mibToKib(8192),
-                             .free_kib = {},
-                             .psi_some_avg10 = {}};
+    channel.setHost(10, 16384, 8192);
   }
   Controller make(const config::Config& c = baseConfig()) {
     auto policy = compile(c);

@@ -29,6 +29,15 @@ class FakeChannel : public Channel {
     return Ok{};
   }
 
+  // Sets the clock and the host's memory (MiB); no free or PSI figure.
+  void setHost(double time_s, double total_mib, double available_mib) {
+    snapshot.time_s = time_s;
+    snapshot.host = {.total_kib = mibToKib(total_mib),
+                     .available_kib = mibToKib(available_mib),
+                     .free_kib = {},
+                     .psi_some_avg10 = {}};
+  }
+
   // Adds a VM with fresh stats, sizes in MiB.
   VmSample& addVm(const std::string& name, double max_mib, double actual_mib,
                   double available_mib) {

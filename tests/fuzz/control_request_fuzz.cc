@@ -21,11 +21,7 @@ class FuzzDaemon : public DaemonAccess {
  public:
   FuzzDaemon() {
     config_.source = "fuzz.yaml";
-    channel_.snapshot.time_s = 10;
-    channel_.snapshot.host = {.total_kib = mibToKib(16384),
-                              .available_kib = mibToKib(8192),
-                              .free_kib = {},
-                              .psi_some_avg10 = {}};
+    channel_.setHost(10, 16384, 8192);
     channel_.addVm("idle", 2048, 2048, 1800);
     channel_.addVm("busy", 2048, 2048, 400);
     auto compiled = compile(config_);

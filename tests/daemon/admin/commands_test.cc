@@ -31,11 +31,7 @@ class FakeDaemon : public DaemonAccess {
     config_.source = "test.yaml";
     config_.policy.name = "margin";
     config_.guards.inflate_step_mib = 128;
-    channel.snapshot.time_s = 10;
-    channel.snapshot.host = {.total_kib = mibToKib(16384),
-                             .available_kib = mibToKib(8192),
-                             .free_kib = {},
-                             .psi_some_avg10 = {}};
+    channel.setHost(10, 16384, 8192);
     channel.addVm("idle", 2048, 2048, 1800);
     channel.addVm("busy", 2048, 2048, 400);
     auto compiled = compile(config_);

@@ -31,11 +31,7 @@ TEST(MetricsTest, LabelValuesAreEscaped) {
 TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   spdlog::set_level(spdlog::level::off);
   testing::FakeChannel channel;
-  channel.snapshot.time_s = 10;
-  channel.snapshot.host = {.total_kib = mibToKib(16384),
-                           .available_kib = mibToKib(8192),
-                           .free_kib = {},
-                           .psi_some_avg10 = {}};
+  channel.setHost(10, 16384, 8192);
   channel.addVm("idle", 2048, 2048, 1800);
   config::Config config;
   config.policy.name = "margin";
@@ -84,11 +80,7 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
 TEST(MetricsTest, CountsInvalidSamplesByVmAndProblem) {
   spdlog::set_level(spdlog::level::off);
   testing::FakeChannel channel;
-  channel.snapshot.time_s = 10;
-  channel.snapshot.host = {.total_kib = mibToKib(16384),
-                           .available_kib = mibToKib(8192),
-                           .free_kib = {},
-                           .psi_some_avg10 = {}};
+  channel.setHost(10, 16384, 8192);
   channel.addVm("liar", 2048, 2048, 1800).guest.total_kib = mibToKib(1000);
   channel.addVm("honest", 2048, 2048, 1800);
   config::Config config;

@@ -256,11 +256,7 @@ class RestoreTest : public ::testing::Test {
     return c;
   }
   static void setUpHost(FakeChannel& ch, double t) {
-    ch.snapshot.time_s = t;
-    ch.snapshot.host = {.total_kib = mibToKib(16384),
-                        .available_kib = mibToKib(8192),
-                        .free_kib = {},
-                        .psi_some_avg10 = {}};
+    ch.setHost(t, 16384, 8192);
     ch.addVm("idle", 2048, 2048, 1800);  // gets asked to shrink, and never moves
     ch.addVm("pinned", 2048, 2048, 1800);
     ch.addVm("excluded", 2048, 2048, 1800);
@@ -539,11 +535,7 @@ class RestoreGuardTest : public ::testing::Test {
   // Restores `state` into a controller whose config has `floor_mib`, ticks once, and returns
   // the target pushed to "web" (or -1 for none).
   int64_t restoredPush(const PersistedState& state, double floor_mib) {
-    channel_.snapshot.time_s = 0;
-    channel_.snapshot.host = {.total_kib = mibToKib(16384),
-                              .available_kib = mibToKib(8192),
-                              .free_kib = {},
-                              .psi_some_avg10 = {}};
+    channel_.setHost(0, 16384, 8192);
     channel_.addVm("web", 2048, 2048, 1800);  // the simulated host restarted it at max
     config::Config c;
     c.policy.name = "static";
