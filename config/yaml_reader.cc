@@ -135,8 +135,33 @@ std::string joined(const std::vector<std::string_view>& words) {
   return out;
 }
 
-Status readDocument(const std::string& text, const std::string& source,
-                    const std::function<Status(const Val& root)>& read) {
+namespace {
+
+// The message with control characters from the document (a key "a\nb") written out as \n, \t
+// or \xNN, so an error stays one line in the log and in a control-socket answer.
+std::string oneLine(const std::string& message) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(message.size());
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Status readDocumentOnce(const std::string& text, const std::string& source,
+                        const std::function<Status(const Val& root)>& read) {
   try {
     const YAML::Node root = YAML::Load(text);
     return read(Val{root, "", root.Mark()});
@@ -147,6 +172,17 @@ Status readDocument(const std::string& text, const std::string& source,
   } catch (...) {
     return Error{source + ": internal error"};
   }
+}
+
+}  // namespace
+
+Status readDocument(const std::string& text, const std::string& source,
+                    const std::function<Status(const Val& root)>& read) {
+  Status status = readDocumentOnce(text, source, read);
+  if (!status) {
+    return Error{oneLine(status.error().message)};
+  }
+  return status;
 }
 
 Result<std::string> readFile(const std::string& path, const FileCheck& check) {

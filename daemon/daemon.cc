@@ -277,7 +277,9 @@ void Daemon::dumpState() {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << toJson(controller_->dumpState()).dump(2) << "\n";
+    out << toJson(controller_->dumpState())
+               .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
     if (!out.flush()) {
       spdlog::error("snapshot-dump-failed path={} error=\"cannot write\"", tmp);
       return;
@@ -298,7 +300,7 @@ void Daemon::saveState(bool force) {
   nlohmann::json compared = toJson(state);
   compared.erase("clock_s");        // moves every tick; alone it is no change
   compared.erase("policy_memory");  // so do the policy's averages: saved along with the rest
-  std::string text = compared.dump();
+  std::string text = compared.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (!force && text == saved_state_) {
     return;
   }

@@ -123,7 +123,9 @@ Status StateStore::save(const PersistedState& state) const {
   if (fd < 0) {
     return Error{errnoText("cannot create", tmp)};
   }
-  const std::string data = toJson(state).dump(2) + "\n";
+  // A name with invalid UTF-8 is replaced, never a throw on the event loop.
+  const std::string data =
+      toJson(state).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (!writeAll(fd, data) || ::fsync(fd) != 0) {
     Error e{errnoText("cannot write", tmp)};
     ::close(fd);

@@ -199,6 +199,16 @@ TEST(LoaderTest, NumbersInOtherSpellings) {
   EXPECT_EQ(config->default_floor_mib, 128);
 }
 
+// A key or value from the file with a newline in it (found by fuzz_config) is written out, so
+// an error stays one line in the log and in a control-socket answer.
+TEST(LoaderTest, ErrorsStayOneLine) {
+  EXPECT_EQ(errorOf("\"ti\\nck\": 1\n" + kBase),
+            "demo.yaml:1:1: ti\\nck: unknown key (known: tick_s, default_floor_mib, state_dir, "
+            "channel, policy, guards, acks, vms, control, metrics, on_exit)");
+  EXPECT_EQ(errorOf("on_exit: \"a\\tb\\x01\"\n" + kBase).find_first_of("\n\t\x01"),
+            std::string::npos);
+}
+
 TEST(LoaderTest, UnknownKey) {
   EXPECT_EQ(errorOf("tick_s: 1\ndefault_floor_mib: 256\npolicy:\n  nmae: test-fake\n" +
                     kBase.substr(kBase.find('\n') + 1)),

@@ -12,7 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto config = balloond::config::parseConfig(text, "fuzz.yaml");
   if (config) {
-    (void)balloond::config::configToJson(*config).dump();
+    // As config-get answers it (invalid UTF-8 in a string is replaced, not thrown on).
+    (void)balloond::config::configToJson(*config).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace);
   } else if (config.error().message.find('\n') != std::string::npos) {
     __builtin_trap();  // errors are one line
   }
