@@ -13,5 +13,9 @@ shift 3
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$artifacts"
+seeds=()
+for dir in "$@"; do
+  [ -d "$dir" ] && seeds+=("$dir")  # a seed folder git did not keep (empty) is no seed
+done
 exec "$binary" -seed=1 -runs="$runs" -timeout=10 -print_final_stats=1 -close_fd_mask=3 \
-  -artifact_prefix="$artifacts/" "$scratch" "$@"
+  -artifact_prefix="$artifacts/" "$scratch" "${seeds[@]}"
