@@ -91,11 +91,34 @@ struct LibvirtSpec {
   friend bool operator==(const LibvirtSpec&, const LibvirtSpec&) = default;
 };
 
+// One set of QEMU QMP sockets: a glob and how balloond may use the sockets it matches.
+struct QmpSocketSpec {
+  std::string glob;                // absolute, e.g. /var/run/qemu-server/*.qmp
+  std::string mode = "shared";     // shared: a short session per tick, the socket left free between
+                                   // them; exclusive: one persistent connection, events heard
+  std::string name_from = "qemu";  // qemu: query-name, else the file name without its extension;
+                                   // socket: always the file name without its extension
+
+  friend bool operator==(const QmpSocketSpec&, const QmpSocketSpec&) = default;
+};
+
+// The QMP channel: QEMU without libvirt (Proxmox VE, plain QEMU).
+struct QmpSpec {
+  std::vector<QmpSocketSpec> sockets;
+  double deadline_s = 0.5;       // a shared session's budget, an exclusive command's; < tick_s
+  bool set_stats_period = true;  // turn the stats polling on for balloons that have it off
+  double stats_period_s = 2;     // the period turned on, whole seconds
+  double reconnect_max_s = 30;   // exclusive: reconnect backoff doubles from 1 s up to this
+
+  friend bool operator==(const QmpSpec&, const QmpSpec&) = default;
+};
+
 // Which hypervisor connection the daemon uses.
 struct ChannelSpec {
-  std::string type = "sim";  // sim | libvirt (qmp comes later)
+  std::string type = "sim";  // sim | libvirt | qmp
   SimHostSpec sim;
   LibvirtSpec libvirt;
+  QmpSpec qmp;
 
   friend bool operator==(const ChannelSpec&, const ChannelSpec&) = default;
 };
