@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "proto/codec.h"
+#include "proto/json_line.h"
 
 namespace balloond::control {
 
@@ -40,43 +41,6 @@ Result<T> decode(const char* what, F&& f) {
   } catch (const json::exception& e) {
     return Error{std::string(what) + ": " + e.what()};
   }
-}
-
-// One JSON document filling the whole line, or a discarded value. nlohmann's lexer takes a NUL
-// byte for the end of input, so a line holding one is refused before parsing (a raw NUL is never
-// valid JSON, in a string or out of one).
-json parseLine(std::string_view line) {
-  if (line.find('\0') != std::string_view::npos) {
-    json discarded(json::value_t::discarded);
-    return discarded;
-  }
-  return json::parse(line, nullptr, /*allow_exceptions=*/false);
-}
-
-// Whether `line` nests [ and { deeper than kMaxDepth, outside strings. Checked before parsing:
-// building, copying and freeing a document are recursive, so a deep one would overflow the stack.
-bool tooDeep(std::string_view line) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character, a quote included
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) {
-        return true;
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 // `text` with each control character written out ("\\n", "\\t", "\\x1b"), so an answer's
@@ -134,10 +98,10 @@ std::string encode(const Response& response) {
 }
 
 Result<Request> parseRequest(std::string_view line) {
-  if (tooDeep(line)) {
+  if (nestsDeeperThan(line, kMaxDepth)) {
     return Error{"request " + kTooDeep};
   }
-  json j = parseLine(line);
+  json j = parseJsonLine(line);
   if (j.is_discarded()) {
     return Error{"malformed JSON: expected one JSON object per line"};
   }
@@ -165,10 +129,10 @@ Result<Request> parseRequest(std::string_view line) {
 }
 
 Result<Response> parseResponse(std::string_view line) {
-  if (tooDeep(line)) {
+  if (nestsDeeperThan(line, kMaxDepth)) {
     return Error{"response " + kTooDeep};
   }
-  json j = parseLine(line);
+  json j = parseJsonLine(line);
   if (j.is_discarded() || !j.is_object()) {
     return Error{"malformed response: expected one JSON object per line"};
   }

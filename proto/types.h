@@ -47,8 +47,10 @@ struct VmSample {
   int64_t min_guarantee_kib = 0;  // the hypervisor's floor hint (libvirt <min_guarantee>); 0 = none
   std::string exclude_reason;     // set by the channel: do not manage this VM, and say why
                                   // ("vfio-passthrough", "migrating")
-  std::string note;  // set by the channel: a condition operators should see ("stats-off",
-                     // "no-balloon-device"); the view shows it
+  std::string note;           // set by the channel: a condition operators should see ("stats-off",
+                              // "no-balloon-device"); the view shows it
+  std::string unread_reason;  // set by the channel: it could not read the VM this tick, and why;
+                              // the numbers are its last reading, and the VM is judged stale
 };
 
 // The host's own memory, read by a host probe.
