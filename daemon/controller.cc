@@ -87,8 +87,19 @@ void Controller::forgetGoneVms(const Snapshot& snap) {
 }
 
 void Controller::judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s) {
-  AckVerdict verdict = tracker_.observe(vm, record.target_kib, excluded, now_s);
   using policy::AckState;
+  if (!vm.unread_reason.empty() && record.judged) {
+    // Last tick's numbers again: nothing to learn about progress, and nothing fresh to act on.
+    // The tracker does not see them, so a channel's hiccup never counts as a guest's stall.
+    if (record.verdict.state == AckState::kSettled ||
+        record.verdict.state == AckState::kConverging || record.verdict.state == AckState::kStale) {
+      record.verdict.state = AckState::kStale;
+      record.verdict.reason = "not read this tick: " + vm.unread_reason;
+    }
+    record.verdict.retract = false;
+    return;
+  }
+  AckVerdict verdict = tracker_.observe(vm, record.target_kib, excluded, now_s);
   const bool following = verdict.state == AckState::kSettled ||
                          verdict.state == AckState::kConverging ||
                          verdict.state == AckState::kStale;
@@ -186,7 +197,10 @@ TickReport Controller::tick() {
       spdlog::info("vm-added vm={} max_mib={} actual_mib={}", vm.name, vm.max_kib / kKibPerMib,
                    vm.actual_kib / kKibPerMib);
     }
-    const policy::VmLimits limits = limitsFor(vm);
+    policy::VmLimits limits = limitsFor(vm);
+    // Not read this tick: no policy or guard acts on old numbers, and its target stays as it is.
+    const bool unread = !vm.unread_reason.empty() && record.judged;
+    limits.excluded = limits.excluded || unread;
     judge(vm, record, limits.excluded, now);
     if (record.verdict.retract && record.target_kib != vm.actual_kib) {
       push(vm.name, vm.actual_kib, "retract:" + std::string(policy::toString(record.verdict.state)),
@@ -318,7 +332,8 @@ int Controller::restoreAll(const std::string& reason) {
     const VmSample& vm = *view.sample;
     const VmRecord& record = records_.at(vm.name);
     const auto state = record.verdict.state;
-    const bool managed = !view.limits.excluded && state != policy::AckState::kExcluded &&
+    // Its own limits, not this tick's view: a VM not read this tick is still restored.
+    const bool managed = !limitsFor(vm).excluded && state != policy::AckState::kExcluded &&
                          state != policy::AckState::kNoDriver;
     if (managed && record.target_kib != vm.max_kib) {
       decisions.push_back({vm.name, vm.max_kib, reason});

@@ -139,6 +139,36 @@ TEST_F(ControllerTest, StaleStatsAreShownAndNeverShrunkOn) {
   EXPECT_EQ(status(c, "frozen").state, policy::AckState::kStale);
 }
 
+TEST_F(ControllerTest, AVmTheChannelCouldNotReadIsStaleAndItsSilenceIsNoStall) {
+  // Shrinking, and moving: 2048 -> toward 1500.
+  channel.addVm("busy", 2048, 2048, 1800);
+  Controller c = make();
+  c.tick();
+  ASSERT_FALSE(channel.pushes.empty());
+  const int64_t target = channel.pushes.back().second;
+  // The channel cannot reach it for many ticks (QEMU's socket held by another client): the same
+  // numbers come back, marked unread.
+  channel.pushes.clear();
+  for (int t = 11; t < 60; ++t) {
+    channel.setHost(t, 16384, 8192);
+    channel.snapshot.vms[0].unread_reason = "no answer within 0.5 s";
+    const TickReport r = c.tick();
+    EXPECT_TRUE(r.changes.empty()) << "nothing fresh to act on at " << t;
+    EXPECT_EQ(status(c, "busy").state, policy::AckState::kStale);
+    EXPECT_EQ(status(c, "busy").state_reason, "not read this tick: no answer within 0.5 s");
+  }
+  EXPECT_TRUE(channel.pushes.empty());  // no retraction: it was never seen stuck
+  // Read again, and it has reached the target: settled, never judged stuck or uncooperative.
+  channel.setHost(60, 16384, 8192);
+  channel.snapshot.vms[0].unread_reason.clear();
+  channel.snapshot.vms[0].actual_kib = target;
+  channel.snapshot.vms[0].guest.available_kib = target - mibToKib(300);
+  channel.snapshot.vms[0].guest.last_update_s = 60;
+  c.tick();
+  EXPECT_NE(status(c, "busy").state, policy::AckState::kStuck);
+  EXPECT_NE(status(c, "busy").state, policy::AckState::kUncooperative);
+}
+
 TEST_F(ControllerTest, VmsComeAndGo) {
   channel.addVm("a", 2048, 2048, 1800);
   Controller c = make();

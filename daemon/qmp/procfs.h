@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/result.h"
+#include "proto/types.h"
+
+namespace balloond::qmp {
+
+// The host's side of the numbers, from /proc: what libvirt's node memory and balloon.rss give the
+// libvirt channel. `proc` is the procfs root ("/proc"; tests pass a folder of their own).
+
+// The host's memory: /proc/meminfo (MemTotal, MemAvailable, MemFree + Buffers + Cached) and the
+// memory pressure of /proc/pressure/memory when the kernel has it.
+Result<HostSample> readHostMemory(const std::string& proc = "/proc");
+
+// A process's resident size (VmRSS of /proc/PID/status), if it exists.
+std::optional<int64_t> processRssKib(pid_t pid, const std::string& proc = "/proc");
+
+// Parsers of those files' text. Pure.
+Result<HostSample> parseMeminfo(std::string_view text);
+std::optional<double> parsePressureSomeAvg10(std::string_view text);
+std::optional<int64_t> parseStatusRssKib(std::string_view text);
+
+}  // namespace balloond::qmp
