@@ -130,10 +130,15 @@ bool DaemonGrammar::libvirt(const Val& v, LibvirtSpec& l) {
                  key(kLibvirtSection, "stats_period_s", l.stats_period_s),
                  key(kLibvirtSection, "reconnect_max_s", l.reconnect_max_s),
              }) &&
-         (l.stats_period_s == std::floor(l.stats_period_s) ||
-          fail(at(v, "stats_period_s"),
-               "libvirt takes whole seconds, got " + formatNumber(l.stats_period_s))) &&
-         (!l.set_stats_period || l.stats_period_s >= 1 ||
+         statsPeriod(v, l.set_stats_period, l.stats_period_s, "libvirt");
+}
+
+bool DaemonGrammar::statsPeriod(const Val& v, bool set_stats_period, double stats_period_s,
+                                std::string_view hypervisor) {
+  return (stats_period_s == std::floor(stats_period_s) ||
+          fail(at(v, "stats_period_s"), std::string(hypervisor) + " takes whole seconds, got " +
+                                            formatNumber(stats_period_s))) &&
+         (!set_stats_period || stats_period_s >= 1 ||
           fail(at(v, "stats_period_s"), "must be at least 1 when set_stats_period is true"));
 }
 
