@@ -777,6 +777,19 @@ TEST(LoaderTest, InstalledHostConfigLoads) {
   EXPECT_TRUE(config->vms.empty());
 }
 
+// The QMP host example (Proxmox VE's sockets, shared, named by vmid), installed with the docs.
+TEST(LoaderTest, QmpHostConfigLoads) {
+  auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/qmp-host.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.type, "qmp");
+  EXPECT_EQ(config->channel.qmp.sockets,
+            (std::vector<QmpSocketSpec>{{"/var/run/qemu-server/*.qmp", "shared", "socket"}}));
+  EXPECT_LT(config->channel.qmp.deadline_s, config->tick_s);
+  EXPECT_EQ(config->state_dir, "/var/lib/balloond");
+  EXPECT_EQ(config->control.group, "balloond");
+  EXPECT_EQ(config->policy.name, "margin");
+}
+
 TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
   auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/demo.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
