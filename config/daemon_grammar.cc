@@ -15,6 +15,7 @@ namespace {
 
 // The key table's sections that hold lists or sit deep, as prefixes of their keys' paths.
 constexpr std::string_view kLibvirtSection = "channel.libvirt";
+constexpr std::string_view kQmpSection = "channel.qmp";
 constexpr std::string_view kSimSection = "channel.sim";
 constexpr std::string_view kSimVmSection = "channel.sim.vms[]";
 constexpr std::string_view kWorkloadSection = "channel.sim.vms[].workload";
@@ -42,11 +43,14 @@ bool validListen(const std::string& s) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1;
 }
 
-const std::vector<std::string_view> kChannelTypes = {"sim", "libvirt"};
+const std::vector<std::string_view> kChannelTypes = {"sim", "libvirt", "qmp"};
 // libvirt URI schemes: a driver with balloon support, optionally "+transport".
 const std::vector<std::string_view> kLibvirtDrivers = {"qemu", "xen", "test"};
 const std::vector<std::string_view> kLibvirtTransports = {"unix",   "ssh",     "tls", "tcp",
                                                           "libssh", "libssh2", "ext"};
+// How balloond may use the QMP sockets a glob matches, and where their VMs' names come from.
+const std::vector<std::string_view> kQmpModes = {"shared", "exclusive"};
+const std::vector<std::string_view> kQmpNameSources = {"qemu", "socket"};
 // What a clean stop does to the guests (on_exit).
 const std::vector<std::string_view> kOnExit = {"keep", "restore"};
 const std::vector<std::string_view> kPhaseKinds = {"constant", "ramp", "spike", "periodic"};
@@ -91,7 +95,8 @@ bool DaemonGrammar::config(const Val& v, Config& c) {
                     {"on_exit",
                      [&](const Val& x) { return choice(x, c.on_exit, kOnExit, "on_exit action"); }},
                 });
-  return map(v, fields) && (have_policy || checkPolicy(at(v, "policy"), c.policy));
+  return map(v, fields) && (have_policy || checkPolicy(at(v, "policy"), c.policy)) &&
+         qmpDeadline(v, c);
 }
 
 void DaemonGrammar::addDecisionSections(std::vector<Field>& fields, Config& c, bool& have_policy) {
@@ -108,6 +113,7 @@ void DaemonGrammar::addDecisionSections(std::vector<Field>& fields, Config& c, b
 
 bool DaemonGrammar::channel(const Val& v, ChannelSpec& c) {
   bool have_sim = false;
+  bool have_qmp = false;
   return map(v,
              {
                  {"type",
@@ -118,8 +124,16 @@ bool DaemonGrammar::channel(const Val& v, ChannelSpec& c) {
                     return sim(x, c.sim);
                   }},
                  {"libvirt", [&](const Val& x) { return libvirt(x, c.libvirt); }},
+                 {"qmp",
+                  [&](const Val& x) {
+                    have_qmp = true;
+                    return qmp(x, c.qmp);
+                  }},
              }) &&
-         (have_sim || c.type != "sim" || fail(v, "missing required key 'sim'"));
+         (have_sim || c.type != "sim" || fail(v, "missing required key 'sim'")) &&
+         (have_qmp || c.type != "qmp" || fail(v, "missing required key 'qmp'")) &&
+         (!c.qmp.sockets.empty() || c.type != "qmp" ||
+          fail(at(at(v, "qmp"), "sockets"), "must list at least one socket glob"));
 }
 
 bool DaemonGrammar::libvirt(const Val& v, LibvirtSpec& l) {
@@ -130,10 +144,15 @@ bool DaemonGrammar::libvirt(const Val& v, LibvirtSpec& l) {
                  key(kLibvirtSection, "stats_period_s", l.stats_period_s),
                  key(kLibvirtSection, "reconnect_max_s", l.reconnect_max_s),
              }) &&
-         (l.stats_period_s == std::floor(l.stats_period_s) ||
-          fail(at(v, "stats_period_s"),
-               "libvirt takes whole seconds, got " + formatNumber(l.stats_period_s))) &&
-         (!l.set_stats_period || l.stats_period_s >= 1 ||
+         statsPeriod(v, l.set_stats_period, l.stats_period_s, "libvirt");
+}
+
+bool DaemonGrammar::statsPeriod(const Val& v, bool set_stats_period, double stats_period_s,
+                                std::string_view hypervisor) {
+  return (stats_period_s == std::floor(stats_period_s) ||
+          fail(at(v, "stats_period_s"), std::string(hypervisor) + " takes whole seconds, got " +
+                                            formatNumber(stats_period_s))) &&
+         (!set_stats_period || stats_period_s >= 1 ||
           fail(at(v, "stats_period_s"), "must be at least 1 when set_stats_period is true"));
 }
 
@@ -156,6 +175,58 @@ bool DaemonGrammar::libvirtUri(const Val& v, const std::string& uri) {
                        "' (known: " + joined(kLibvirtTransports) + ")");
   }
   return true;
+}
+
+bool DaemonGrammar::qmp(const Val& v, QmpSpec& q) {
+  // Each entry's glob once: a second entry with the same glob is reported at its glob.
+  auto entry = [&](const Val& item, bool) {
+    if (!qmpSocket(item, q.sockets.emplace_back())) return false;
+    const std::string& glob = q.sockets.back().glob;
+    const auto earlier = q.sockets.end() - 1;
+    const auto first = std::find_if(q.sockets.begin(), earlier,
+                                    [&](const QmpSocketSpec& s) { return s.glob == glob; });
+    return first == earlier ||
+           fail(at(item, "glob"), "duplicate glob '" + glob + "' (also in sockets[" +
+                                      std::to_string(first - q.sockets.begin()) + "])");
+  };
+  return map(v,
+             {
+                 {"sockets", [&](const Val& x) { return list(x, entry); }},
+                 key(kQmpSection, "deadline_s", q.deadline_s),
+                 flag("set_stats_period", q.set_stats_period),
+                 key(kQmpSection, "stats_period_s", q.stats_period_s),
+                 key(kQmpSection, "reconnect_max_s", q.reconnect_max_s),
+             }) &&
+         statsPeriod(v, q.set_stats_period, q.stats_period_s, "QEMU");
+}
+
+bool DaemonGrammar::qmpSocket(const Val& v, QmpSocketSpec& s) {
+  auto glob = [&](const Val& x) {
+    if (!str(x, s.glob)) return false;
+    if (s.glob.find('\0') != std::string::npos) {
+      return fail(x, "must not contain a NUL character");
+    }
+    return s.glob.starts_with('/') ||
+           fail(x, "must be an absolute path (a glob such as /var/run/qemu-server/*.qmp), got '" +
+                       s.glob + "'");
+  };
+  return map(
+      v, {
+             {"glob", glob, kRequired},
+             {"mode", [&](const Val& x) { return choice(x, s.mode, kQmpModes, "socket mode"); }},
+             {"name_from",
+              [&](const Val& x) { return choice(x, s.name_from, kQmpNameSources, "name source"); }},
+         });
+}
+
+bool DaemonGrammar::qmpDeadline(const Val& root, const Config& c) {
+  const Val deadline = at(at(at(root, "channel"), "qmp"), "deadline_s");
+  const bool written = !deadline.node.IsNull();
+  if (c.channel.type != "qmp" && !written) return true;
+  return c.channel.qmp.deadline_s < c.tick_s ||
+         fail(deadline, "must be below tick_s (" + formatNumber(c.tick_s) + "), got " +
+                            formatNumber(c.channel.qmp.deadline_s) +
+                            (written ? "" : " (the default)"));
 }
 
 bool DaemonGrammar::sim(const Val& v, SimHostSpec& s) {

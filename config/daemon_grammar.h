@@ -48,6 +48,15 @@ class DaemonGrammar : public YamlReader {
   bool channel(const Val& v, ChannelSpec& c);
   bool libvirt(const Val& v, LibvirtSpec& l);
   bool libvirtUri(const Val& v, const std::string& uri);
+  bool qmp(const Val& v, QmpSpec& q);
+  bool qmpSocket(const Val& v, QmpSocketSpec& s);
+  // The stats period of a channel section `v` (libvirt, qmp): whole seconds, since `hypervisor`
+  // takes no fraction, and at least 1 when balloond turns it on.
+  bool statsPeriod(const Val& v, bool set_stats_period, double stats_period_s,
+                   std::string_view hypervisor);
+  // channel.qmp.deadline_s below tick_s, once the whole document is read (either may come
+  // first): with type qmp, and wherever the deadline is written.
+  bool qmpDeadline(const Val& root, const Config& c);
   bool sim(const Val& v, SimHostSpec& s);
   bool phase(const Val& v, PhaseSpec& p, bool last);
   bool driver(const Val& v, DriverSpec& d);

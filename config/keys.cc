@@ -11,6 +11,7 @@ namespace {
 using json = nlohmann::json;
 using C = const Config&;
 using O = const VmOverrideSpec&;
+using S = const QmpSocketSpec&;
 using V = const SimVmSpec&;
 using P = const PhaseSpec&;
 
@@ -36,10 +37,10 @@ const std::vector<Key> kKeys = {
    Range{0.05, 60}, +[](C c) -> json { return c.tick_s; }},
   {"default_floor_mib", "floor for VMs no vms[] entry gives one: never shrunk below this",
    kMib, +[](C c) -> json { return c.default_floor_mib; }},
-  {"state_dir", "where state.json is kept (absolute; read at start); unset: /var/lib/balloond with libvirt, none on the simulated host",
+  {"state_dir", "where state.json is kept (absolute; read at start); unset: /var/lib/balloond with libvirt or qmp, none on the simulated host",
    kNoRange, +[](C c) -> json { return opt(c.state_dir); }},
 
-  {"channel.type", "the hypervisor connection: sim or libvirt",
+  {"channel.type", "the hypervisor connection: sim, libvirt, or qmp (QEMU's monitor sockets, without libvirt)",
    kNoRange, +[](C c) -> json { return c.channel.type; }},
   {"channel.libvirt.uri", "libvirt URI: qemu, xen or test, optionally +unix, +ssh, +tls, +tcp, +libssh, +libssh2, +ext",
    kNoRange, +[](C c) -> json { return c.channel.libvirt.uri; }},
@@ -49,6 +50,21 @@ const std::vector<Key> kKeys = {
    Range{0, 3600}, +[](C c) -> json { return c.channel.libvirt.stats_period_s; }},
   {"channel.libvirt.reconnect_max_s", "reconnect backoff: 1 s, doubling up to this",
    Range{1, 3600}, +[](C c) -> json { return c.channel.libvirt.reconnect_max_s; }},
+
+  {"channel.qmp.sockets[].glob", "QMP sockets, an absolute path that may hold * ? [...]; a file nobody listens on is no VM; type qmp: at least one entry",
+   kNoRange, +[](S s) -> json { return s.glob; }, true},
+  {"channel.qmp.sockets[].mode", "shared: a short session per VM per tick, the socket free between them; exclusive: balloond's own socket, one connection, events",
+   kNoRange, +[](S s) -> json { return s.mode; }},
+  {"channel.qmp.sockets[].name_from", "qemu: the VM's name from query-name, else the socket's file name; socket: always the file name (Proxmox: the vmid)",
+   kNoRange, +[](S s) -> json { return s.name_from; }},
+  {"channel.qmp.deadline_s", "a shared session's time budget, an exclusive command's; below tick_s",
+   Range{0, 60, true}, +[](C c) -> json { return c.channel.qmp.deadline_s; }},
+  {"channel.qmp.set_stats_period", "turn QEMU's balloon stats polling on for VMs that have it off",
+   kNoRange, +[](C c) -> json { return c.channel.qmp.set_stats_period; }},
+  {"channel.qmp.stats_period_s", "the polling interval turned on, whole seconds; at least 1 with set_stats_period",
+   Range{0, 3600}, +[](C c) -> json { return c.channel.qmp.stats_period_s; }},
+  {"channel.qmp.reconnect_max_s", "exclusive sockets: reconnect backoff, 1 s doubling up to this",
+   Range{1, 3600}, +[](C c) -> json { return c.channel.qmp.reconnect_max_s; }},
 
   {"channel.sim.total_mib", "the simulated host's memory",
    kMibAbove0, +[](C c) -> json { return c.channel.sim.total_mib; }, true},
@@ -197,6 +213,15 @@ json atDefault(json (*get)(const T&)) {
   return get(T{});
 }
 
+// Sets `name` in each object of `out` to what `get` reads from the list item at the same index.
+template <typename T>
+void listItems(const std::vector<T>& items, json (*get)(const T&), const std::string& name,
+               json& out) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (json v = get(items[i]); !v.is_null()) out[i][name] = std::move(v);
+  }
+}
+
 std::string shown(const json& v) {
   if (v.is_null()) return "unset";
   if (v.is_number()) return formatNumber(v.get<double>());
@@ -228,14 +253,19 @@ json configToJson(const Config& c) {
   out["source"] = c.source;
   out["vms"] = json::array();
   for (std::size_t i = 0; i < c.vms.size(); ++i) out["vms"].push_back(json::object());
+  const auto sockets = pointer("channel.qmp.sockets");
+  out[sockets] = json::array();
+  for (std::size_t i = 0; i < c.channel.qmp.sockets.size(); ++i) {
+    out[sockets].push_back(json::object());
+  }
   for (const Key& key : kKeys) {
+    const std::string name(key.path.substr(key.path.rfind('.') + 1));
     if (const auto* get = std::get_if<json (*)(const Config&)>(&key.value)) {
       if (json v = (*get)(c); !v.is_null()) out[pointer(key.path)] = std::move(v);
     } else if (const auto* item = std::get_if<json (*)(const VmOverrideSpec&)>(&key.value)) {
-      const std::string name(key.path.substr(key.path.rfind('.') + 1));
-      for (std::size_t i = 0; i < c.vms.size(); ++i) {
-        if (json v = (*item)(c.vms[i]); !v.is_null()) out["vms"][i][name] = std::move(v);
-      }
+      listItems(c.vms, *item, name, out["vms"]);
+    } else if (const auto* socket = std::get_if<json (*)(const QmpSocketSpec&)>(&key.value)) {
+      listItems(c.channel.qmp.sockets, *socket, name, out[sockets]);
     }
     // channel.sim.vms[] (and their phases) are the simulation's, not settings: not shown.
   }

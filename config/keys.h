@@ -16,6 +16,7 @@ namespace balloond::config {
 // Reads a key's value from the struct it lives in; a null JSON value means "not set".
 using KeyValue = std::variant<nlohmann::json (*)(const Config&),          // top level, sections
                               nlohmann::json (*)(const VmOverrideSpec&),  // vms[]
+                              nlohmann::json (*)(const QmpSocketSpec&),   // channel.qmp.sockets[]
                               nlohmann::json (*)(const SimVmSpec&),       // channel.sim.vms[]
                               nlohmann::json (*)(const PhaseSpec&)>;      // ...workload.phases[]
 
@@ -44,9 +45,9 @@ std::optional<Range> keyRange(std::string_view path);
 // Its value in a default-constructed struct (null: unset by default).
 nlohmann::json defaultValue(const Key& key);
 
-// What config-get shows: every key that is set, at its path, plus "source"; vms[] as a list of
-// objects. Everything but the simulated host's VMs (channel.sim.vms), which are the simulation's
-// and not settings.
+// What config-get shows: every key that is set, at its path, plus "source"; vms[] and
+// channel.qmp.sockets[] as lists of objects. Everything but the simulated host's VMs
+// (channel.sim.vms), which are the simulation's and not settings.
 nlohmann::json configToJson(const Config& config);
 
 // The table as text, one line per key: path, range, default, help (`balloond --config-keys`).

@@ -193,7 +193,7 @@ struct Config {
   double tick_s = 1;
   double default_floor_mib = 256;  // floor for VMs no override names
   // Where state.json (overrides, flags, history) is kept; read at start only. Unset: the
-  // libvirt channel uses kDefaultStateDir, the simulated host keeps no state.
+  // libvirt and qmp channels use kDefaultStateDir, the simulated host keeps no state.
   std::optional<std::string> state_dir;
   ChannelSpec channel;
   PolicySpec policy;

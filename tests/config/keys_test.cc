@@ -101,6 +101,25 @@ TEST(KeysTest, ConfigToJsonLeavesOutUnsetKeysAndTheSimulatedVms) {
   EXPECT_EQ(j.at("on_exit"), "keep");
 }
 
+TEST(KeysTest, QmpKeysAndTheSocketListInConfigToJson) {
+  EXPECT_EQ(keyRange("channel.qmp.deadline_s")->text(), "above 0, at most 60");
+  EXPECT_TRUE(findKey("channel.qmp.sockets[].glob")->required);
+  EXPECT_EQ(defaultValue(*findKey("channel.qmp.sockets[].mode")), "shared");
+  EXPECT_EQ(defaultValue(*findKey("channel.qmp.sockets[].name_from")), "qemu");
+  EXPECT_EQ(defaultValue(*findKey("channel.qmp.deadline_s")), QmpSpec{}.deadline_s);
+
+  Config c;
+  EXPECT_EQ(configToJson(c).at("channel").at("qmp").at("sockets"), nlohmann::json::array());
+  c.channel.qmp.sockets = {{.glob = "/a/*.qmp", .mode = "shared", .name_from = "socket"},
+                           {.glob = "/b/*.qmp", .mode = "exclusive", .name_from = "qemu"}};
+  const auto qmp = configToJson(c).at("channel").at("qmp");
+  EXPECT_EQ(qmp.at("sockets"), nlohmann::json::parse(R"([
+    {"glob": "/a/*.qmp", "mode": "shared", "name_from": "socket"},
+    {"glob": "/b/*.qmp", "mode": "exclusive", "name_from": "qemu"}])"));
+  EXPECT_EQ(qmp.at("deadline_s"), 0.5);
+  EXPECT_EQ(qmp.at("reconnect_max_s"), 30);
+}
+
 TEST(KeysTest, TheTableHasOneLinePerKey) {
   std::istringstream table(keyTable());
   std::string line;

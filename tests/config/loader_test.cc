@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "policy/registry.h"
 
@@ -374,8 +375,8 @@ TEST(LoaderTest, FirstErrorInDocumentOrderWins) {
 }
 
 TEST(LoaderTest, ChannelType) {
-  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: qmp\n"),
-            "demo.yaml:3:9: channel.type: unknown channel type 'qmp' (known: sim, libvirt)");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: xen\n"),
+            "demo.yaml:3:9: channel.type: unknown channel type 'xen' (known: sim, libvirt, qmp)");
 }
 
 TEST(LoaderTest, LibvirtChannel) {
@@ -412,6 +413,134 @@ TEST(LoaderTest, LibvirtChannel) {
             "set_stats_period is true");
   EXPECT_EQ(errorOf(head + "  libvirt: {reconnect_max_s: 0}\n"),
             "demo.yaml:4:30: channel.libvirt.reconnect_max_s: must be between 1 and 3600, got 0");
+}
+
+// A QMP channel: its head (4 lines) up to the socket list's entries, which start on line 5.
+const std::string kQmpHead = "policy: {name: test-fake}\nchannel:\n  type: qmp\n  qmp:\n";
+
+TEST(LoaderTest, QmpChannelDefaults) {
+  auto config =
+      parseConfig(kQmpHead + "    sockets:\n      - glob: /run/qemu/*.qmp\n", "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.type, "qmp");
+  const QmpSpec& qmp = config->channel.qmp;
+  ASSERT_EQ(qmp.sockets.size(), 1U);
+  EXPECT_EQ(qmp.sockets[0].glob, "/run/qemu/*.qmp");
+  EXPECT_EQ(qmp.sockets[0].mode, "shared");
+  EXPECT_EQ(qmp.sockets[0].name_from, "qemu");
+  EXPECT_EQ(qmp.deadline_s, 0.5);
+  EXPECT_TRUE(qmp.set_stats_period);
+  EXPECT_EQ(qmp.stats_period_s, 2);
+  EXPECT_EQ(qmp.reconnect_max_s, 30);
+  EXPECT_FALSE(config->state_dir);  // the channel's default is chosen when the config is compiled
+}
+
+TEST(LoaderTest, QmpChannelReadsEveryKey) {
+  auto config = parseConfig(kQmpHead + R"(    sockets:
+      - glob: /var/run/qemu-server/*.qmp
+        mode: shared
+        name_from: socket
+      - {glob: "/run/balloond/qmp/vm[0-9]?.qmp", mode: exclusive, name_from: qemu}
+    deadline_s: 0.25
+    set_stats_period: false
+    stats_period_s: 0
+    reconnect_max_s: 120
+)",
+                            "demo.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const QmpSpec& qmp = config->channel.qmp;
+  EXPECT_EQ(qmp.sockets, (std::vector<QmpSocketSpec>{
+                             {"/var/run/qemu-server/*.qmp", "shared", "socket"},
+                             {"/run/balloond/qmp/vm[0-9]?.qmp", "exclusive", "qemu"},
+                         }));
+  EXPECT_EQ(qmp.deadline_s, 0.25);
+  EXPECT_FALSE(qmp.set_stats_period);
+  EXPECT_EQ(qmp.stats_period_s, 0);
+  EXPECT_EQ(qmp.reconnect_max_s, 120);
+}
+
+TEST(LoaderTest, QmpChannelNeedsASocketGlob) {
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: qmp\n"),
+            "demo.yaml:3:3: channel: missing required key 'qmp'");
+  EXPECT_EQ(errorOf(kQmpHead + "    deadline_s: 0.2\n"),
+            "demo.yaml:5:5: channel.qmp.sockets: must list at least one socket glob");
+  EXPECT_EQ(errorOf(kQmpHead + "    sockets: []\n"),
+            "demo.yaml:5:14: channel.qmp.sockets: must list at least one socket glob");
+  // The type may come after the section, and another type needs no socket.
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  qmp: {sockets: []}\n  type: qmp\n"),
+            "demo.yaml:3:18: channel.qmp.sockets: must list at least one socket glob");
+  EXPECT_EQ(errorOf("policy: {name: test-fake}\nchannel:\n  type: libvirt\n  qmp: {}\n"), "ok");
+}
+
+TEST(LoaderTest, QmpSocketEntries) {
+  const std::string head = kQmpHead + "    sockets:\n";  // the first entry is on line 6
+  EXPECT_EQ(errorOf(head + "      - glob: run/qemu/*.qmp\n"),
+            "demo.yaml:6:15: channel.qmp.sockets[0].glob: must be an absolute path (a glob such "
+            "as /var/run/qemu-server/*.qmp), got 'run/qemu/*.qmp'");
+  EXPECT_EQ(errorOf(head + "      - glob: \"\"\n"),
+            "demo.yaml:6:15: channel.qmp.sockets[0].glob: must be an absolute path (a glob such "
+            "as /var/run/qemu-server/*.qmp), got ''");
+  EXPECT_EQ(errorOf(head + "      - glob: \"/run/qemu/\\0.qmp\"\n"),
+            "demo.yaml:6:15: channel.qmp.sockets[0].glob: must not contain a NUL character");
+  EXPECT_EQ(errorOf(head + "      - mode: shared\n"),
+            "demo.yaml:6:9: channel.qmp.sockets[0]: missing required key 'glob'");
+  EXPECT_EQ(errorOf(head + "      - /run/qemu/*.qmp\n"),
+            "demo.yaml:6:9: channel.qmp.sockets[0]: expected a map, got '/run/qemu/*.qmp'");
+  EXPECT_EQ(errorOf(head + "      - {glob: /a/*.qmp, mode: private}\n"),
+            "demo.yaml:6:32: channel.qmp.sockets[0].mode: unknown socket mode 'private' (known: "
+            "shared, exclusive)");
+  EXPECT_EQ(errorOf(head + "      - {glob: /a/*.qmp, name_from: vmid}\n"),
+            "demo.yaml:6:37: channel.qmp.sockets[0].name_from: unknown name source 'vmid' "
+            "(known: qemu, socket)");
+  EXPECT_EQ(errorOf(head + "      - {glob: /a/*.qmp, path: /b}\n"),
+            "demo.yaml:6:26: channel.qmp.sockets[0].path: unknown key (known: glob, mode, "
+            "name_from)");
+  // The second entry with a glob is the one reported.
+  EXPECT_EQ(errorOf(head + "      - {glob: /a/*.qmp}\n      - {glob: /b/*.qmp}\n"
+                           "      - {glob: /a/*.qmp, mode: exclusive}\n"),
+            "demo.yaml:8:16: channel.qmp.sockets[2].glob: duplicate glob '/a/*.qmp' (also in "
+            "sockets[0])");
+}
+
+TEST(LoaderTest, QmpDeadlineIsInRangeAndBelowTheTick) {
+  const std::string sockets = "    sockets: [{glob: /a/*.qmp}]\n";
+  EXPECT_EQ(errorOf(kQmpHead + sockets + "    deadline_s: 0\n"),
+            "demo.yaml:6:17: channel.qmp.deadline_s: must be above 0 and at most 60, got 0");
+  EXPECT_EQ(errorOf(kQmpHead + sockets + "    deadline_s: 61\n"),
+            "demo.yaml:6:17: channel.qmp.deadline_s: must be above 0 and at most 60, got 61");
+  EXPECT_EQ(errorOf(kQmpHead + sockets + "    deadline_s: 1\n"),
+            "demo.yaml:6:17: channel.qmp.deadline_s: must be below tick_s (1), got 1");
+  // tick_s may come after the channel; an unwritten deadline is checked at its section.
+  EXPECT_EQ(errorOf(kQmpHead + sockets + "    deadline_s: 0.5\ntick_s: 0.4\n"),
+            "demo.yaml:6:17: channel.qmp.deadline_s: must be below tick_s (0.4), got 0.5");
+  EXPECT_EQ(errorOf("tick_s: 0.5\n" + kQmpHead + sockets),
+            "demo.yaml:6:5: channel.qmp.deadline_s: must be below tick_s (0.5), got 0.5 (the "
+            "default)");
+  auto fast = parseConfig("tick_s: 0.5\n" + kQmpHead + sockets + "    deadline_s: 0.3\n", "x");
+  ASSERT_TRUE(fast.ok()) << fast.error().message;
+  EXPECT_EQ(fast->channel.qmp.deadline_s, 0.3);
+  // Another channel: only a deadline that is written is held to the tick.
+  EXPECT_EQ(errorOf("tick_s: 0.2\n" + kBase), "ok");
+  EXPECT_EQ(errorOf("tick_s: 0.2\n" + kBase + "  qmp: {deadline_s: 0.2}\n"),
+            "demo.yaml:8:21: channel.qmp.deadline_s: must be below tick_s (0.2), got 0.2");
+}
+
+// The stats period follows libvirt's rules, with QEMU named as the one taking whole seconds.
+TEST(LoaderTest, QmpStatsPeriodAndReconnect) {
+  const std::string head = kQmpHead + "    sockets: [{glob: /a/*.qmp}]\n";
+  EXPECT_EQ(errorOf(head + "    stats_period_s: 1.5\n"),
+            "demo.yaml:6:21: channel.qmp.stats_period_s: QEMU takes whole seconds, got 1.5");
+  EXPECT_EQ(errorOf(head + "    stats_period_s: 0\n"),
+            "demo.yaml:6:21: channel.qmp.stats_period_s: must be at least 1 when "
+            "set_stats_period is true");
+  EXPECT_EQ(errorOf(head + "    stats_period_s: 3601\n"),
+            "demo.yaml:6:21: channel.qmp.stats_period_s: must be between 0 and 3600, got 3601");
+  EXPECT_EQ(errorOf(head + "    set_stats_period: maybe\n"),
+            "demo.yaml:6:23: channel.qmp.set_stats_period: expected true or false, got 'maybe'");
+  EXPECT_EQ(errorOf(head + "    reconnect_max_s: 0\n"),
+            "demo.yaml:6:22: channel.qmp.reconnect_max_s: must be between 1 and 3600, got 0");
+  EXPECT_EQ(errorOf(head + "    reconnect_max_s: 3601\n"),
+            "demo.yaml:6:22: channel.qmp.reconnect_max_s: must be between 1 and 3600, got 3601");
 }
 
 TEST(LoaderTest, SimVmList) {
@@ -646,6 +775,19 @@ TEST(LoaderTest, InstalledHostConfigLoads) {
   EXPECT_EQ(config->control.socket, "/run/balloond/control.sock");
   EXPECT_EQ(config->control.group, "balloond");
   EXPECT_TRUE(config->vms.empty());
+}
+
+// The QMP host example (Proxmox VE's sockets, shared, named by vmid), installed with the docs.
+TEST(LoaderTest, QmpHostConfigLoads) {
+  auto config = loadConfigFile(BALLOOND_SOURCE_DIR "/config/examples/qmp-host.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->channel.type, "qmp");
+  EXPECT_EQ(config->channel.qmp.sockets,
+            (std::vector<QmpSocketSpec>{{"/var/run/qemu-server/*.qmp", "shared", "socket"}}));
+  EXPECT_LT(config->channel.qmp.deadline_s, config->tick_s);
+  EXPECT_EQ(config->state_dir, "/var/lib/balloond");
+  EXPECT_EQ(config->control.group, "balloond");
+  EXPECT_EQ(config->policy.name, "margin");
 }
 
 TEST(LoaderTest, DemoConfigLoadsAndIsOvercommitted) {
