@@ -47,14 +47,16 @@ Result<Compiled> compile(const config::Config& config, ChannelOpener* opener) {
   }
   out.policy = std::move(*policy);
   out.settings = settingsFromConfig(config);
-  const bool libvirt = config.channel.type == "libvirt";
-  if (!libvirt && config.channel.type != "sim") {
-    return Error{"channel '" + config.channel.type + "' is not available in this build"};
+  const std::string& type = config.channel.type;
+  if (type != "sim" && type != "libvirt" && type != "qmp") {
+    return Error{"channel '" + type + "' is not available in this build"};
   }
-  out.state_dir = config.state_dir.value_or(libvirt ? config::kDefaultStateDir : "");
+  // A real hypervisor's VMs outlive the daemon: their overrides and flags are kept by default.
+  out.state_dir = config.state_dir.value_or(type == "sim" ? "" : config::kDefaultStateDir);
   if (opener != nullptr) {
-    auto channel =
-        libvirt ? opener->openLibvirt(config.channel.libvirt) : opener->openSim(config.channel.sim);
+    auto channel = type == "libvirt" ? opener->openLibvirt(config.channel.libvirt)
+                   : type == "qmp"   ? opener->openQmp(config.channel.qmp)
+                                     : opener->openSim(config.channel.sim);
     if (!channel) {
       return channel.error();
     }

@@ -19,6 +19,7 @@ class ChannelOpener {
   virtual ~ChannelOpener() = default;
   virtual Result<std::unique_ptr<Channel>> openSim(const config::SimHostSpec& spec) = 0;
   virtual Result<std::unique_ptr<Channel>> openLibvirt(const config::LibvirtSpec& spec) = 0;
+  virtual Result<std::unique_ptr<Channel>> openQmp(const config::QmpSpec& spec) = 0;
 };
 
 // The running parts one configuration compiles to.

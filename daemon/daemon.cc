@@ -16,6 +16,7 @@
 #include "config/loader.h"
 #include "daemon/compile.h"
 #include "daemon/libvirt/channel.h"
+#include "daemon/qmp/channel.h"
 #include "daemon/sim/channel.h"
 #include "daemon/vm_table.h"
 #include "proto/codec.h"
@@ -32,8 +33,9 @@ namespace {
 // keeps to advance its clock.
 class DaemonChannels : public ChannelOpener {
  public:
-  DaemonChannels(std::unique_ptr<sim::SimHost>& sim, bool virtual_clock)
-      : sim_(sim), virtual_clock_(virtual_clock) {}
+  DaemonChannels(boost::asio::io_context& io, std::unique_ptr<sim::SimHost>& sim,
+                 bool virtual_clock)
+      : io_(io), sim_(sim), virtual_clock_(virtual_clock) {}
 
   Result<std::unique_ptr<Channel>> openSim(const config::SimHostSpec& spec) override {
     sim_ = std::make_unique<sim::SimHost>(spec);
@@ -45,8 +47,15 @@ class DaemonChannels : public ChannelOpener {
     }
     return std::unique_ptr<Channel>(std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), spec));
   }
+  Result<std::unique_ptr<Channel>> openQmp(const config::QmpSpec& spec) override {
+    if (virtual_clock_) {
+      return Error{"--virtual-clock needs the simulated host (channel type sim)"};
+    }
+    return std::unique_ptr<Channel>(std::make_unique<QmpChannel>(io_, spec));
+  }
 
  private:
+  boost::asio::io_context& io_;
   std::unique_ptr<sim::SimHost>& sim_;
   bool virtual_clock_;
 };
@@ -79,7 +88,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
                                                std::unique_ptr<Notifier> notifier) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
   d->notifier_ = std::move(notifier);
-  DaemonChannels channels(d->sim_, d->options_.virtual_clock);
+  DaemonChannels channels(d->io_, d->sim_, d->options_.virtual_clock);
   auto compiled = compile(d->config_, &channels);
   if (!compiled) {
     return compiled.error();

@@ -25,6 +25,10 @@ class RecordingOpener : public ChannelOpener {
     }
     return std::unique_ptr<Channel>(std::make_unique<testing::FakeChannel>());
   }
+  Result<std::unique_ptr<Channel>> openQmp(const config::QmpSpec& spec) override {
+    opened.push_back("qmp " + (spec.sockets.empty() ? std::string() : spec.sockets[0].glob));
+    return std::unique_ptr<Channel>(std::make_unique<testing::FakeChannel>());
+  }
   std::vector<std::string> opened;
   bool refuse = false;
 };
@@ -72,13 +76,20 @@ TEST(CompileTest, OpensTheChannelTheConfigNames) {
   lv.channel.libvirt.uri = "test:///default";
   auto libvirt = compile(lv, &opener);
   ASSERT_TRUE(libvirt.ok());
+  config::Config q = simConfig();
+  q.channel.type = "qmp";
+  q.channel.qmp.sockets.push_back({.glob = "/var/run/qemu-server/*.qmp"});
+  ASSERT_TRUE(compile(q, &opener).ok());
   EXPECT_EQ(opener.opened,
-            (std::vector<std::string>{"sim total_mib=4096", "libvirt test:///default"}));
+            (std::vector<std::string>{"sim total_mib=4096", "libvirt test:///default",
+                                      "qmp /var/run/qemu-server/*.qmp"}));
 }
 
-TEST(CompileTest, StateDirDefaultsToVarLibOnLibvirtOnly) {
+TEST(CompileTest, StateDirDefaultsToVarLibOnRealHypervisors) {
   config::Config c = simConfig();
   EXPECT_EQ(compile(c)->state_dir, "");
+  c.channel.type = "qmp";
+  EXPECT_EQ(compile(c)->state_dir, config::kDefaultStateDir);
   c.channel.type = "libvirt";
   EXPECT_EQ(compile(c)->state_dir, config::kDefaultStateDir);
   c.state_dir = "/srv/balloond";
@@ -96,10 +107,10 @@ TEST(CompileTest, ErrorsNameTheFileAndBuildNothing) {
   EXPECT_TRUE(opener.opened.empty());  // nothing opened for a config that does not compile
 
   config::Config q = simConfig();
-  q.channel.type = "qmp";
+  q.channel.type = "xen-direct";
   auto unknown = compile(q, &opener);
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().message, "channel 'qmp' is not available in this build");
+  EXPECT_EQ(unknown.error().message, "channel 'xen-direct' is not available in this build");
 
   config::Config lv = simConfig();
   lv.channel.type = "libvirt";
