@@ -193,6 +193,7 @@ VmLink::Reply VmLink::answer(const Conn& c, const std::shared_ptr<Step>& step,
 }
 
 void VmLink::learnFacts(const Conn& c, std::function<void()> then) {
+  period_tried_ = false;  // a new QEMU process starts with its guest's stats off again
   auto learned = std::make_shared<QemuFacts>();
   learned->pid = c->peerPid();
   auto step = std::make_shared<Step>(Step{3, false, [this, c, learned, then = std::move(then)] {

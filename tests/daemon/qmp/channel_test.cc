@@ -193,6 +193,24 @@ TEST_F(QmpChannelTest, TurnsStatsPollingOnWhereItIsOff) {
   EXPECT_DOUBLE_EQ(tick().vms.at(0).stats_period_s, 2);
 }
 
+TEST_F(QmpChannelTest, TurnsStatsPollingOnAgainForARestartedQemu) {
+  FakeQemu qemu(io_, path("p.qmp"));
+  qemu.polling_s = 0;
+  open();
+  tick();
+  tick();
+  ASSERT_EQ(qemu.polling_s, 2U);
+  qemu.stop();  // killed: a new QEMU process starts with the guest's stats off again
+  tick();
+  tick();
+  qemu.polling_s = 0;
+  qemu.start();
+  tick();
+  tick();
+  EXPECT_EQ(qemu.polling_s, 2U);
+  EXPECT_DOUBLE_EQ(tick().vms.at(0).stats_period_s, 2);
+}
+
 TEST_F(QmpChannelTest, NamesComeFromQemuOrTheSocketAndDuplicatesAreLeftOut) {
   FakeQemu a(io_, path("101.qmp"));
   FakeQemu b(io_, path("102.qmp"));  // both say "vm1"

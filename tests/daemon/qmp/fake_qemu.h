@@ -70,10 +70,11 @@ class FakeQemu {
     }
   }
   // Sends an event to the connected client, if any.
-  void event(const std::string& name, const json& data) {
+  void event(const std::string& event_name, const json& data) {
     if (client_ && client_->greeted) {
-      send(json{
-          {"event", name}, {"data", data}, {"timestamp", {{"seconds", 1}, {"microseconds", 0}}}});
+      send(json{{"event", event_name},
+                {"data", data},
+                {"timestamp", {{"seconds", 1}, {"microseconds", 0}}}});
     }
   }
 
