@@ -783,7 +783,7 @@ TEST(LoaderTest, QmpHostConfigLoads) {
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->channel.type, "qmp");
   EXPECT_EQ(config->channel.qmp.sockets,
-            (std::vector<QmpSocketSpec>{{"/var/run/qemu-server/*.qmp", "shared", "socket"}}));
+            (std::vector<QmpSocketSpec>{{"/var/run/qemu-server/[0-9]*.qmp", "shared", "socket"}}));
   EXPECT_LT(config->channel.qmp.deadline_s, config->tick_s);
   EXPECT_EQ(config->state_dir, "/var/lib/balloond");
   EXPECT_EQ(config->control.group, "balloond");
