@@ -31,6 +31,7 @@ std::map<std::string, QmpChannel::Found> QmpChannel::discover() {
   std::map<std::string, Found> found;
   for (const auto& socket : spec_.sockets) {
     glob_t g{};
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): called only from the daemon's one loop thread
     const int rc = ::glob(socket.glob.c_str(), GLOB_NOSORT, nullptr, &g);
     if (rc != 0 && rc != GLOB_NOMATCH && logged_.insert("glob:" + socket.glob).second) {
       spdlog::warn("qmp-glob-failed glob={} error={}", socket.glob,

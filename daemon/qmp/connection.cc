@@ -103,7 +103,7 @@ void Connection::handle(const Message& m) {
     }
     state_ = State::kNegotiating;
     const uint64_t id = next_id_++;
-    waiting_[id] = [this](Result<json> r) {
+    waiting_[id] = [this](const Result<json>& r) {
       if (!r) {
         end(Error{"qmp: " + path_ + ": qmp_capabilities: " + r.error().message}, false);
         return;
@@ -143,7 +143,7 @@ void Connection::handle(const Message& m) {
   }
 }
 
-void Connection::execute(std::string_view command, json arguments, Reply reply) {
+void Connection::execute(std::string_view command, const json& arguments, Reply reply) {
   if (state_ != State::kOpen || waiting_.size() >= kMaxWaiting) {
     const std::string why = state_ != State::kOpen ? "not open" : "too many commands waiting";
     asio::post(io_, [reply = std::move(reply), why, path = path_] {

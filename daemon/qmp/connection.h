@@ -43,7 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Connects and negotiates; `ready` gets Ok once commands may be sent, or why not.
   void open(std::function<void(Status)> ready);
   // Sends a command; `reply` gets its `return` value, or an Error (QEMU's, or the end's).
-  void execute(std::string_view command, nlohmann::json arguments, Reply reply);
+  void execute(std::string_view command, const nlohmann::json& arguments, Reply reply);
   // Events, as they arrive, once open.
   void onEvent(EventHandler handler) { on_event_ = std::move(handler); }
   // Called once when the conversation ends by itself (not by close()).

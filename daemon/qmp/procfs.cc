@@ -9,7 +9,7 @@ namespace balloond::qmp {
 namespace {
 
 // The files are a few KiB; more means this is not procfs.
-constexpr std::streamsize kMaxProcFile = 64 * 1024;
+constexpr std::streamsize kMaxProcFile = std::streamsize{64} * 1024;
 
 std::optional<std::string> slurp(const std::string& path) {
   std::ifstream in(path);

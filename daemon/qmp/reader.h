@@ -15,11 +15,12 @@ namespace balloond::qmp {
 // The longest line balloond accepts from QEMU. A guest-stats reply is about 500 bytes and the
 // longest answer balloond asks for (qom-list of /machine/peripheral on a VM with many devices) a
 // few KiB; anything longer is not QEMU talking to us.
-constexpr std::size_t kMaxLineBytes = 64 * 1024;
+constexpr std::size_t kMaxLineBytes = std::size_t{64} * 1024;
 // How deep a message may nest. QMP's answers to our commands nest 3 levels.
 constexpr int kMaxDepth = 16;
 
 // One message from QEMU, classified. Untrusted: only its shape has been checked.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves are noexcept
 struct Message {
   enum class Kind {
     kGreeting,  // {"QMP": {...}}

@@ -44,6 +44,7 @@ VmLink::VmLink(asio::io_context& io, std::string path, config::QmpSocketSpec soc
       reconnect_(io),
       life_(std::make_shared<int>(0)) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): a timer's cancel() throws only if the reactor fails
 VmLink::~VmLink() {
   life_.reset();  // no callback still queued touches this link
   deadline_.cancel();
@@ -245,7 +246,7 @@ void VmLink::findBalloon(const Conn& c, std::function<void()> then) {
                               json{{"path", *facts_.balloon_path},
                                    {"property", "guest-stats-polling-interval"},
                                    {"value", want}},
-                              guarded([this, want](Result<json> set) {
+                              guarded([this, want](const Result<json>& set) {
                                 if (set) {
                                   facts_.stats_period_s = want;
                                   spdlog::info("stats-period-enabled vm={} period_s={}",
@@ -311,7 +312,7 @@ void VmLink::sendPush(const Conn& c, std::function<void()> then) {
   }
   const int64_t kib = *pending_kib_;
   c->execute("balloon", json{{"value", kib * kBytesPerKib}},
-             guarded([this, c, kib, then = std::move(then)](Result<json> r) {
+             guarded([this, c, kib, then = std::move(then)](const Result<json>& r) {
                if (!current(c)) {
                  return;
                }

@@ -48,7 +48,7 @@ class VmLink {
 
   VmLink(boost::asio::io_context& io, std::string path, config::QmpSocketSpec socket,
          const config::QmpSpec& spec, Clock clock);
-  ~VmLink();
+  ~VmLink();  // NOLINT(bugprone-exception-escape): see vm_link.cc
   VmLink(const VmLink&) = delete;
   VmLink& operator=(const VmLink&) = delete;
   VmLink(VmLink&&) = delete;

@@ -9,7 +9,7 @@
 #include "config/loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string text(reinterpret_cast<const char*>(data), size);
+  const std::string text(data, data + size);
   auto config = balloond::config::parseConfig(text, "fuzz.yaml");
   if (config) {
     // As config-get answers it (invalid UTF-8 in a string is replaced, not thrown on).

@@ -3,6 +3,7 @@
 // lines, classifies into messages and feeds every reply parser, and never crashes.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "daemon/qmp/reader.h"
@@ -29,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The first byte chooses how the stream is cut into socket reads (1 to 256 bytes each).
   const std::size_t chunk = std::size_t{data[0]} + 1;
-  const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::string stream(data + 1, data + size);
   balloond::qmp::LineReader reader;
   for (std::size_t at = 0; at < stream.size(); at += chunk) {
     reader.append(stream.substr(at, chunk));

@@ -7,7 +7,7 @@
 #include "config/scenario.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string text(reinterpret_cast<const char*>(data), size);
+  const std::string text(data, data + size);
   auto scenario = balloond::config::parseScenario(text, "fuzz.yaml");
   if (!scenario && scenario.error().message.find('\n') != std::string::npos) {
     __builtin_trap();  // errors are one line

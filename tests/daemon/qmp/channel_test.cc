@@ -24,7 +24,7 @@ class QmpChannelTest : public ::testing::Test {
              ("qmp-chan-" + std::to_string(getpid()))) {
     std::filesystem::create_directories(dir_);
   }
-  ~QmpChannelTest() override {
+  void TearDown() override {
     channel_.reset();
     std::filesystem::remove_all(dir_);
   }

@@ -22,7 +22,7 @@ class QmpConnectionTest : public ::testing::Test {
              ("qmp-conn-" + std::to_string(getpid()))) {
     std::filesystem::create_directories(dir_);
   }
-  ~QmpConnectionTest() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& file) const { return (dir_ / file).string(); }
 
   // Opens a connection and waits for its answer.
@@ -46,9 +46,9 @@ TEST_F(QmpConnectionTest, NegotiatesThenPipelinesCommands) {
   std::optional<Result<json>> name;
   std::optional<Result<json>> balloon;
   std::optional<Result<json>> unknown;
-  c->execute("query-name", json(), [&](Result<json> r) { name = r; });
-  c->execute("query-balloon", json(), [&](Result<json> r) { balloon = r; });
-  c->execute("no-such-thing", json(), [&](Result<json> r) { unknown = r; });
+  c->execute("query-name", json(), [&](const Result<json>& r) { name = r; });
+  c->execute("query-balloon", json(), [&](const Result<json>& r) { balloon = r; });
+  c->execute("no-such-thing", json(), [&](const Result<json>& r) { unknown = r; });
   ASSERT_TRUE(runUntil(io_, [&] { return name && balloon && unknown; }));
   EXPECT_EQ((**name)["name"], "vm1");
   EXPECT_EQ((**balloon)["actual"], 1024 * FakeQemu::kMiB);
@@ -97,7 +97,7 @@ TEST_F(QmpConnectionTest, GarbageEndsTheConversation) {
   std::optional<Result<json>> reply;
   std::optional<Error> ended;
   c->onEnd([&](const Error& e) { ended = e; });
-  c->execute("query-balloon", json(), [&](Result<json> r) { reply = r; });
+  c->execute("query-balloon", json(), [&](const Result<json>& r) { reply = r; });
   ASSERT_TRUE(runUntil(io_, [&] { return reply && ended; }));
   EXPECT_FALSE(*reply);
   EXPECT_NE(ended->message.find("malformed JSON"), std::string::npos) << ended->message;
@@ -113,7 +113,7 @@ TEST_F(QmpConnectionTest, AReplyCutShortEndsTheConversation) {
   std::optional<Result<json>> reply;
   std::optional<Error> ended;
   c->onEnd([&](const Error& e) { ended = e; });
-  c->execute("query-balloon", json(), [&](Result<json> r) { reply = r; });
+  c->execute("query-balloon", json(), [&](const Result<json>& r) { reply = r; });
   ASSERT_TRUE(runUntil(io_, [&] { return reply && ended; }));
   EXPECT_FALSE(*reply);
   EXPECT_NE(ended->message.find("closed the socket"), std::string::npos) << ended->message;
@@ -127,7 +127,8 @@ TEST_F(QmpConnectionTest, EventsReachTheirHandler) {
   std::vector<std::string> events;
   c->onEvent([&](const Message& m) { events.push_back(m.name); });
   std::optional<Result<json>> pushed;
-  c->execute("balloon", json{{"value", 512 * FakeQemu::kMiB}}, [&](Result<json> r) { pushed = r; });
+  c->execute("balloon", json{{"value", 512 * FakeQemu::kMiB}},
+             [&](const Result<json>& r) { pushed = r; });
   ASSERT_TRUE(runUntil(io_, [&] { return pushed && !events.empty(); }));
   EXPECT_EQ(events, std::vector<std::string>{"BALLOON_CHANGE"});
 }

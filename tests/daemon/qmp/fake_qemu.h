@@ -33,7 +33,7 @@ class FakeQemu {
     kCloseMidReply,  // greets, then sends half an answer and closes
   };
   using json = nlohmann::json;
-  static constexpr uint64_t kMiB = 1024 * 1024;
+  static constexpr uint64_t kMiB = uint64_t{1024} * 1024;
 
   FakeQemu(boost::asio::io_context& io, std::string path) : io_(io), path_(std::move(path)) {
     start();
@@ -164,11 +164,12 @@ class FakeQemu {
     commands.push_back(command);
     const json id = request.contains("id") ? request["id"] : json();
     if (mode == Mode::kGarbage && command != "qmp_capabilities") {
-      raw("{\"return\": [1, 2,, garbage\x01\r\n");
+      raw(R"({"return": [1, 2,, garbage)"
+          "\x01\r\n");
       return;
     }
     if (mode == Mode::kCloseMidReply && command != "qmp_capabilities") {
-      raw("{\"return\": {\"act");
+      raw(R"({"return": {"act)");
       dropClient();
       accept();
       return;
