@@ -74,29 +74,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits up to $2 seconds for the command after it to succeed.
-wait_for() {
-  local what=$1 limit=$2
-  shift 2
-  local end=$(($(date +%s) + limit))
-  while [ "$(date +%s)" -lt "$end" ]; do
-    if "$@" >/dev/null 2>&1; then
-      return 0
-    fi
-    sleep 0.5
-  done
-  log "timed out after ${limit}s waiting for: $what"
-  return 1
-}
-
-check() {
-  if [ "$1" = ok ]; then
-    log "PASS: $2"
-  else
-    log "FAIL: $2"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=tests/e2e/lib.sh
+. "$src/tests/e2e/lib.sh"
 
 # start_qemu VMID SOCKET-DIR CMDLINE-EXTRA: a 512 MiB TCG guest as qemu-server would start it
 # (one QMP socket named by vmid, balloon0, -name), its serial console in $run/VMID.console.
