@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/allocator.h"
 #include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sim/channel.h"
@@ -52,4 +53,10 @@ BENCHMARK(BM_ControllerTick)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMic
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  balloond::tuneAllocatorForTicks();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -215,6 +215,10 @@ TickReport Controller::tick() {
         .stats_fresh = state != policy::AckState::kStale && vm.guest.last_update_s > 0,
         .shrink_blocked = record.verdict.shrink_blocked,
         .grow_blocked = record.verdict.grow_blocked};
+    // Found once here for the policy and the guards (a new VM's is made when a policy needs it).
+    if (auto h = policy_state_.vms.find(vm.name); h != policy_state_.vms.end()) {
+      view.history = &h->second;
+    }
     if (restored.contains(vm.name) && !limits.excluded) {
       guardRestoredTarget(view, record);
       if (record.target_kib != vm.actual_kib) {

@@ -18,6 +18,7 @@
 #include "config/keys.h"
 #include "config/loader.h"
 #include "config/scenario.h"
+#include "daemon/allocator.h"
 #include "daemon/daemon.h"
 #include "daemon/evaluate.h"
 #include "daemon/sim/scenario_runner.h"
@@ -222,6 +223,7 @@ int runScenarioFile(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  balloond::tuneAllocatorForTicks();
   Args args;
   if (auto code = parseArgs(std::vector<std::string_view>(argv + 1, argv + argc), args)) {
     return *code;

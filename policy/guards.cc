@@ -61,8 +61,8 @@ bool heldOff(const Slot& s, const Guards& g, const PolicyState& state, double no
   if (g.grow_holdoff_s <= 0) {
     return false;
   }
-  auto it = state.vms.find(s.vm->sample->name);
-  return it != state.vms.end() && now_s - it->second.last_grow_s < g.grow_holdoff_s;
+  const VmPolicyState* h = findHistory(*s.vm, state);
+  return h != nullptr && now_s - h->last_grow_s < g.grow_holdoff_s;
 }
 
 // Per-VM guards: bounds, step limits, shrink hold-offs and hysteresis.

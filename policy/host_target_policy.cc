@@ -26,7 +26,7 @@ std::vector<Decision> HostTargetPolicy::decide(const PolicyInput& input, PolicyS
     if (v.limits.excluded || v.ack == AckState::kExcluded || v.ack == AckState::kNoDriver) {
       continue;
     }
-    VmPolicyState& h = state.vms[v.sample->name];
+    VmPolicyState& h = historyOf(v, state);
     observeCounters(h, *v.sample);
     const auto actual = static_cast<double>(v.sample->actual_kib);
     const auto available = availableKib(*v.sample);

@@ -10,6 +10,7 @@ namespace balloond::policy {
 
 std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
   std::vector<Decision> out;
+  out.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
     if (!s.guest.available_kib) {

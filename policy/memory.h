@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -51,10 +52,14 @@ class MemoryReader {
 };
 
 // Drops the memory of VMs that are not in this tick's input: they have left the host, and one
-// that comes back under the same name starts fresh.
+// that comes back under the same name starts fresh. `kept`, when known, is how many entries the
+// policy found or made this tick for VMs of `input` (whose names are unique): a map no larger holds
+// no VM that is gone, and the usual tick skips the scan.
 template <typename T>
-void forgetGoneVms(std::unordered_map<std::string, T>& vms, const PolicyInput& input) {
-  if (vms.empty()) {
+void forgetGoneVms(std::unordered_map<std::string, T>& vms, const PolicyInput& input,
+                   std::size_t kept = std::numeric_limits<std::size_t>::max()) {
+  constexpr std::size_t kUnknown = std::numeric_limits<std::size_t>::max();
+  if (vms.empty() || (kept != kUnknown && vms.size() <= kept)) {
     return;
   }
   std::unordered_set<std::string_view> present;

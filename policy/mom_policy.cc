@@ -35,7 +35,6 @@ double average(const Window& window) {
 }  // namespace
 
 std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
-  forgetGoneVms(memory_.vms, input);
   // (defvar host_free_percent (/ (Host.StatAvg "mem_free") Host.mem_available))
   const auto& host = input.host;
   if (host.total_kib > 0) {
@@ -49,6 +48,7 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /
 
   std::vector<Decision> out;
   out.reserve(input.vms.size());
+  std::size_t windowed = 0;  // VMs whose windows this tick touched
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
     if (!s.guest.unused_kib) {  // a mandatory stat: no decision without it, as in MOM
@@ -56,6 +56,7 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /
       continue;
     }
     VmWindows& h = memory_.vms[s.name];
+    ++windowed;
     pushWindow(h.actual_kib, s.actual_kib, p_.sample_window);
     pushWindow(h.unused_kib, *s.guest.unused_kib, p_.sample_window);
     const auto cur = static_cast<double>(s.actual_kib);         // guest.balloon_cur
@@ -87,6 +88,7 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /
       }
     }
   }
+  forgetGoneVms(memory_.vms, input, windowed);
   return out;
 }
 

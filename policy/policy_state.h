@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "policy/vm_view.h"
 #include "proto/types.h"
 
 namespace balloond::policy {
@@ -14,5 +15,19 @@ using VmPolicyState = VmHistory;
 
 // Memory of all VMs, owned by the controller and passed to each tick.
 using PolicyState = PolicyHistory;
+
+// A VM's memory: the entry its view points at, or the one under its name (made if new).
+inline VmPolicyState& historyOf(const VmView& vm, PolicyState& state) {
+  return vm.history != nullptr ? *vm.history : state.vms[vm.sample->name];
+}
+
+// A VM's memory if it has any yet, without making one.
+inline const VmPolicyState* findHistory(const VmView& vm, const PolicyState& state) {
+  if (vm.history != nullptr) {
+    return vm.history;
+  }
+  auto it = state.vms.find(vm.sample->name);
+  return it == state.vms.end() ? nullptr : &it->second;
+}
 
 }  // namespace balloond::policy

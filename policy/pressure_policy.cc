@@ -11,12 +11,11 @@
 namespace balloond::policy {
 
 std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicyState& state) {
-  forgetGoneVms(refault_avg_kib_s_, input);
   std::vector<Decision> out;
   out.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
-    VmPolicyState& h = state.vms[s.name];
+    VmPolicyState& h = historyOf(vm, state);
     double& refault_avg = refault_avg_kib_s_[s.name];
     const double dt = observeCounters(h, s);
     if (dt > 0) {
@@ -51,6 +50,7 @@ std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicySta
       out.push_back({s.name, std::llround(actual - probe), probe > 0 ? "probe" : "at-target"});
     }
   }
+  forgetGoneVms(refault_avg_kib_s_, input, input.vms.size());  // each VM has its average now
   return out;
 }
 

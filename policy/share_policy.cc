@@ -59,17 +59,18 @@ std::vector<double> shareAllocation(const std::vector<ShareClaim>& claims, doubl
 }
 
 std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState& state) {
-  forgetGoneVms(active_, input);
   std::vector<ShareClaim> claims;
   std::vector<const VmView*> managed;
   int64_t managed_actual = 0;
   std::vector<Decision> out;
+  claims.reserve(input.vms.size());
+  managed.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
     if (vm.limits.excluded || vm.ack == AckState::kExcluded || vm.ack == AckState::kNoDriver) {
       continue;
     }
-    VmPolicyState& h = state.vms[s.name];
+    VmPolicyState& h = historyOf(vm, state);
     observeCounters(h, s);
     const auto actual = static_cast<double>(s.actual_kib);
     double active = 1;  // no stats: fully active (nothing is taken on a guess)
@@ -93,11 +94,13 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
     managed.push_back(&vm);
     managed_actual = satAdd(managed_actual, s.actual_kib);
   }
+  forgetGoneVms(active_, input, managed.size());  // each managed VM has its fraction now
   const auto& host = input.host;
   const double keep_free = std::max(static_cast<double>(input.host_reserve_kib),
                                     p_.host_free_target * static_cast<double>(host.total_kib));
   const double memory = static_cast<double>(satAdd(managed_actual, host.available_kib)) - keep_free;
   const auto alloc = shareAllocation(claims, memory, p_.tax_rate);
+  out.reserve(managed.size());
   for (size_t i = 0; i < managed.size(); ++i) {
     const VmSample& s = *managed[i]->sample;
     const auto target = std::llround(alloc[i]);

@@ -51,6 +51,9 @@ struct VmView {
   bool stats_fresh = true;      // guest stats are recent enough to shrink on
   bool shrink_blocked = false;  // stuck while shrinking: not asked to shrink again yet
   bool grow_blocked = false;    // stuck while growing: not asked to grow again yet
+  // Its entry in the PolicyState passed with this input, when the caller has one: saves each
+  // policy and guard a lookup by name (historyOf in policy_state.h). Null: looked up by name.
+  VmHistory* history = nullptr;
 };
 
 }  // namespace balloond::policy

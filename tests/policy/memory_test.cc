@@ -85,5 +85,16 @@ TEST(ForgetGoneVmsTest, KeepsOnlyTheVmsOfThisInput) {
   EXPECT_EQ(memory, (std::unordered_map<std::string, int>{{"a", 1}, {"c", 3}}));
 }
 
+TEST(ForgetGoneVmsTest, ScansOnlyWhenTheMapHoldsMoreThanTheTickKept) {
+  testing::InputBuilder b;
+  b.vm("a", 1000, 1000, 500).vm("c", 1000, 1000, 500);
+  const auto input = b.build();
+  std::unordered_map<std::string, int> memory = {{"a", 1}, {"b", 2}, {"c", 3}};
+  forgetGoneVms(memory, input, 3);  // as many as kept: nothing can be gone, no scan
+  EXPECT_EQ(memory.size(), 3U);
+  forgetGoneVms(memory, input, 2);  // one more than kept: "b" is gone
+  EXPECT_EQ(memory, (std::unordered_map<std::string, int>{{"a", 1}, {"c", 3}}));
+}
+
 }  // namespace
 }  // namespace balloond::policy

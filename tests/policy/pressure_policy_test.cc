@@ -77,6 +77,23 @@ TEST(PressurePolicyTest, AGuestRebootDoesNotLookLikeNegativePressure) {
 
 // The average refault rate gates probing: a new policy given the memory of one that saw a burst
 // keeps settling, as the first one does, where a fresh one would probe.
+TEST(PressurePolicyTest, ForgetsTheAverageOfAVmThatLeftAndKeepsTheOthers) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  PolicyState state;
+  InputBuilder two;
+  two.now(1).vm("a", 1000, 1000, 500).counters(0, 0, 1).vm("b", 1000, 1000, 500).counters(0, 0, 1);
+  policy.decide(two.build(), state);
+  EXPECT_EQ(policy.saveMemory().at("vms").size(), 2U);
+  InputBuilder swapped;  // b left and c came in the same tick: as many VMs as before
+  swapped.now(2).vm("a", 1000, 1000, 500).counters(0, 0, 2);
+  swapped.vm("c", 1000, 1000, 500).counters(0, 0, 2);
+  policy.decide(swapped.build(), state);
+  const nlohmann::json vms = policy.saveMemory().at("vms");
+  EXPECT_EQ(vms.size(), 2U);
+  EXPECT_TRUE(vms.contains("a"));
+  EXPECT_TRUE(vms.contains("c"));
+}
+
 TEST(PressurePolicyTest, MemoryRoundTripsIntoANewPolicy) {
   PressurePolicy first(PressurePolicy::Params{});
   PolicyState state;

@@ -81,6 +81,20 @@ TEST(SharePolicyTest, TakesFromTheIdleVmAndGivesToTheActiveOne) {
   EXPECT_NEAR(mib(out[0].target_kib + out[1].target_kib), 1900 + 1900 + 200 - 240, 1);
 }
 
+TEST(SharePolicyTest, ForgetsTheFractionOfAVmThatLeft) {
+  SharePolicy policy(SharePolicy::Params{});
+  PolicyState state;
+  InputBuilder two;
+  two.host(4000, 200).vm("a", 2048, 1900, 1700).vm("b", 2048, 1900, 0);
+  policy.decide(two.build(), state);
+  InputBuilder one;
+  one.host(4000, 200).vm("a", 2048, 1900, 1700);
+  policy.decide(one.build(), state);
+  const nlohmann::json vms = policy.saveMemory().at("vms");
+  EXPECT_EQ(vms.size(), 1U);
+  EXPECT_TRUE(vms.contains("a"));
+}
+
 TEST(SharePolicyTest, AStuckGuestKeepsWhatItHasAndOthersCoverIt) {
   SharePolicy policy(SharePolicy::Params{.tax_rate = 0, .host_free_target = 0});
   PolicyState state;
