@@ -130,8 +130,9 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
     remaining -= std::max<int64_t>(0, s.vm->sample->actual_kib - s.shaped.target_kib);
     order.push_back(&s);
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Slot* a, const Slot* b) { return a->urgency > b->urgency; });
+  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) {
+    return a->urgency > b->urgency || (a->urgency == b->urgency && a < b);  // ties: input order
+  });
   for (Slot* slot : order) {
     if (remaining <= 0) {
       return;
@@ -159,14 +160,20 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
 // more than the host has; a configured floor always wins.
 void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const Guards& g) {
   std::vector<Slot*> order;
+  int64_t wanted = 0;
   for (Slot& s : slots) {
     if (s.shaped.target_kib > s.vm->sample->actual_kib) {
       order.push_back(&s);
+      wanted = satAdd(wanted, s.shaped.target_kib - s.vm->sample->actual_kib);
     }
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Slot* a, const Slot* b) { return a->urgency < b->urgency; });
   int64_t budget = std::max<int64_t>(0, input.host.available_kib - g.host_reserve_kib);
+  if (wanted <= budget) {
+    return;  // every VM gets all it asked for: who goes first does not matter
+  }
+  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) {
+    return a->urgency < b->urgency || (a->urgency == b->urgency && a < b);  // ties: input order
+  });
   int64_t spare = std::max<int64_t>(0, input.host.available_kib);
   for (Slot* slot : order) {
     const VmView& vm = *slot->vm;
