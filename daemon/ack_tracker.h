@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -114,7 +115,7 @@ class AckTracker {
   int64_t tolerance(int64_t target_kib) const;
 
   AckSettings settings_;
-  std::map<std::string, Track> tracks_;
+  std::unordered_map<std::string, Track> tracks_;
 };
 
 }  // namespace balloond

@@ -174,6 +174,7 @@ TickReport Controller::tick() {
   forgetGoneVms(snapshot_);
 
   views_.clear();
+  view_records_.clear();
   std::set<std::string> restored;
   for (auto& vm : snapshot_.vms) {
     auto [it, added] = records_.try_emplace(vm.name);
@@ -233,6 +234,7 @@ TickReport Controller::tick() {
       view.target_kib = record.target_kib;
     }
     views_.push_back(view);
+    view_records_.push_back(&record);
   }
 
   restoring_.clear();
@@ -263,8 +265,9 @@ TickReport Controller::tick() {
   if (!paused_) {
     pushChanges(guarded, now, report);
   }
-  for (const auto& view : views_) {  // what this tick pushed changes what the guests are doing
-    VmRecord& record = records_.at(view.sample->name);
+  for (size_t i = 0; i < views_.size(); ++i) {  // what this tick pushed changes what guests do
+    const policy::VmView& view = views_[i];
+    VmRecord& record = *view_records_[i];
     judge(*view.sample, record, view.limits.excluded, now);
     logState(view.sample->name, record);  // only the state it ends the tick in
   }
@@ -284,9 +287,18 @@ int64_t Controller::reclaimEarmarkKib(double now_s) const {
 
 void Controller::pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                              TickReport& report) {
+  // The guards keep the views' order (skipping unmanaged VMs): walk both together.
+  size_t i = 0;
   for (const auto& d : decisions) {
-    if (d.target_kib != records_.at(d.vm).target_kib) {
+    while (i < views_.size() && views_[i].sample->name != d.vm) {
+      ++i;
+    }
+    const VmRecord& record = i < views_.size() ? *view_records_[i] : records_.at(d.vm);
+    if (d.target_kib != record.target_kib) {
       push(d.vm, d.target_kib, d.reason, now_s, report);
+    }
+    if (i == views_.size()) {
+      i = 0;  // not in order after all: look the rest up from the start
     }
   }
 }
@@ -351,9 +363,10 @@ int Controller::restoreAll(const std::string& reason) {
 
 void Controller::rebuildStatus() {
   status_.clear();
-  for (const auto& view : views_) {
+  for (size_t i = 0; i < views_.size(); ++i) {
+    const policy::VmView& view = views_[i];
     const VmSample& vm = *view.sample;
-    const VmRecord& record = records_.at(vm.name);
+    const VmRecord& record = *view_records_[i];
     status_.push_back(VmStatus{
         .name = vm.name,
         .max_kib = vm.max_kib,

@@ -165,7 +165,8 @@ class Controller {
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;
-  std::vector<policy::VmView> views_;  // this tick's views, pointing into snapshot_
+  std::vector<policy::VmView> views_;    // this tick's views, pointing into snapshot_
+  std::vector<VmRecord*> view_records_;  // each view's record (std::map nodes stay put)
   std::optional<ReclaimRun> reclaim_;
   uint64_t next_reclaim_id_ = 1;
   std::vector<VmStatus> status_;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "proto/types.h"
@@ -62,7 +63,7 @@ class SampleChecker {
     std::optional<GuestStats> counters;              // the last accepted report's counters
     std::set<std::string> logged;                    // problem kinds logged and not recovered
   };
-  std::map<std::string, Seen> seen_;
+  std::unordered_map<std::string, Seen> seen_;
 };
 
 }  // namespace balloond

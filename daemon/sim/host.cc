@@ -213,6 +213,7 @@ SimHost::SimHost(config::SimHostSpec spec) : spec_(std::move(spec)) {
     Vm vm;
     vm.spec = vm_spec;
     vm.state.kernel_mib = vm_spec.workload.kernel_mib;
+    by_name_.try_emplace(vm.spec.name, vms_.size());
     vms_.push_back(std::move(vm));
   }
   for (auto& vm : vms_) {
@@ -372,13 +373,13 @@ VmSample SimHost::sample(const Vm& vm) const {
 }
 
 bool SimHost::setTarget(const std::string& vm, int64_t target_kib) {
-  for (auto& v : vms_) {
-    if (v.spec.name == vm && v.state.running) {
-      v.state.target_mib = std::clamp(kibToMib(target_kib), 0.0, v.spec.max_mib);
-      return true;
-    }
+  auto it = by_name_.find(vm);
+  if (it == by_name_.end() || !vms_[it->second].state.running) {
+    return false;
   }
-  return false;
+  Vm& v = vms_[it->second];
+  v.state.target_mib = std::clamp(kibToMib(target_kib), 0.0, v.spec.max_mib);
+  return true;
 }
 
 bool SimHost::setWorkload(const std::string& vm, const config::WorkloadSpec& workload) {

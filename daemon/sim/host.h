@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/spec.h"
@@ -91,6 +92,7 @@ class SimHost {
 
   config::SimHostSpec spec_;
   std::vector<Vm> vms_;
+  std::unordered_map<std::string, std::size_t> by_name_;  // index into vms_ (names are unique)
   Micros now_us_ = 0;
   double now_s_ = 0;
 };
