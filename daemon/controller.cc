@@ -69,12 +69,12 @@ policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
 }
 
 void Controller::forgetGoneVms(const Snapshot& snap) {
-  std::set<std::string> present;
-  for (const auto& vm : snap.vms) {
-    present.insert(vm.name);
+  // Every VM of this snapshot was stamped with the tick's number in the loop that made its view.
+  if (records_.size() == snap.vms.size()) {
+    return;  // the usual tick: every record is one of this snapshot's VMs
   }
   for (auto it = records_.begin(); it != records_.end();) {
-    if (present.contains(it->first)) {
+    if (it->second.seen_tick == ticks_read_) {
       ++it;
       continue;
     }
@@ -169,9 +169,9 @@ TickReport Controller::tick() {
     return report;
   }
   snapshot_ = std::move(*snap);
+  ++ticks_read_;
   const double now = snapshot_.time_s;
   report.time_s = now;
-  forgetGoneVms(snapshot_);
 
   views_.clear();
   view_records_.clear();
@@ -179,6 +179,7 @@ TickReport Controller::tick() {
   for (auto& vm : snapshot_.vms) {
     auto [it, added] = records_.try_emplace(vm.name);
     VmRecord& record = it->second;
+    record.seen_tick = ticks_read_;
     // Where a sample enters: numbers that fail the check reach neither the tracker nor a policy.
     record.fault = checker_.check(vm, now);
     if (record.fault) {
@@ -238,6 +239,7 @@ TickReport Controller::tick() {
   }
 
   restoring_.clear();
+  forgetGoneVms(snapshot_);  // after the views: no VM of this tick is dropped, so they stay valid
 
   policy::PolicyInput input{.now_s = now,
                             .host = snapshot_.host,

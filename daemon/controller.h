@@ -128,6 +128,7 @@ class Controller {
  private:
   // What the controller remembers about one VM between ticks.
   struct VmRecord {
+    uint64_t seen_tick = 0;  // the last tick whose snapshot had this VM (ticks_read_)
     int64_t target_kib = 0;
     std::string reason = "initial";
     double last_change_s = 0;
@@ -165,8 +166,10 @@ class Controller {
   policy::PolicyState policy_state_;
   std::map<std::string, VmRecord> records_;
   Snapshot snapshot_;
-  std::vector<policy::VmView> views_;    // this tick's views, pointing into snapshot_
-  std::vector<VmRecord*> view_records_;  // each view's record (std::map nodes stay put)
+  std::vector<policy::VmView> views_;  // this tick's views, pointing into snapshot_
+  std::vector<VmRecord*> view_records_;
+  uint64_t ticks_read_ =
+      0;  // ticks that read a snapshot  // each view's record (std::map nodes stay put)
   std::optional<ReclaimRun> reclaim_;
   uint64_t next_reclaim_id_ = 1;
   std::vector<VmStatus> status_;

@@ -178,6 +178,8 @@ TEST_F(ControllerTest, VmsComeAndGo) {
   c.tick();
   ASSERT_EQ(c.status().size(), 1U);
   EXPECT_EQ(c.status()[0].name, "b");
+  EXPECT_EQ(c.decisions("a"), nullptr);  // forgotten in the tick b arrived in
+  EXPECT_EQ(c.dumpState().history.vms.count("a"), 0U);
   // "a" comes back with no memory of its old target.
   channel.addVm("a", 2048, 1000, 100);
   c.tick();
