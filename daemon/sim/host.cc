@@ -352,6 +352,7 @@ Snapshot SimHost::snapshot() const {
   s.time_s = now_s_;
   s.host.total_kib = hostTotalKib();
   s.host.available_kib = hostAvailableKib();
+  s.vms.reserve(vms_.size());
   for (const auto& vm : vms_) {
     if (vm.state.running) {
       s.vms.push_back(sample(vm));
