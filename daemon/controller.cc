@@ -297,7 +297,7 @@ void Controller::pushChanges(const std::vector<policy::Decision>& decisions, dou
     }
     const VmRecord& record = i < views_.size() ? *view_records_[i] : records_.at(d.vm);
     if (d.target_kib != record.target_kib) {
-      push(d.vm, d.target_kib, d.reason, now_s, report);
+      push(d.vm, d.target_kib, std::string(d.reason), now_s, report);
     }
     if (i == views_.size()) {
       i = 0;  // not in order after all: look the rest up from the start

@@ -2,9 +2,13 @@
 #include "policy/guards.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "policy/saturating.h"
 
@@ -35,17 +39,44 @@ namespace {
 
 // A target and the trail of what shaped it: the policy's reason plus any guards, appended.
 struct Shaped {
+  // Each guard below calls set() at most once per VM per tick: 11 calls in all.
+  static constexpr std::size_t kMaxTrail = 12;
   int64_t target_kib = 0;
-  const std::string* reason = nullptr;  // the policy's, owned by its Decision
-  std::string guards;                   // "/inflate-step/floor"...
+  std::string_view reason;                     // the policy's
+  std::array<const char*, kMaxTrail> trail{};  // the guards that changed it, in order
+  std::size_t trail_size = 0;
   void set(int64_t kib, const char* guard) {
     if (kib != target_kib) {
       target_kib = kib;
-      guards += '/';
-      guards += guard;
+      if (trail_size < kMaxTrail) {
+        trail.at(trail_size++) = guard;
+      }
     }
   }
 };
+
+// "rule/guard/guard..." for a shaped target, in storage that lives as long as the process: the
+// combinations of policy tokens and guard trails are few (each guard at most once, in a fixed
+// order), and interning them spares an allocation per VM per tick.
+std::string_view composedReason(const Shaped& s) {
+  if (s.trail_size == 0) {
+    return s.reason;
+  }
+  static std::mutex mutex;
+  static std::unordered_set<std::string> reasons;
+  thread_local std::string key;
+  key.assign(s.reason);
+  for (std::size_t i = 0; i < s.trail_size; ++i) {
+    key += '/';
+    key += s.trail.at(i);
+  }
+  const std::lock_guard lock(mutex);
+  auto it = reasons.find(key);
+  if (it == reasons.end()) {
+    it = reasons.insert(key).first;
+  }
+  return *it;
+}
 
 // One managed VM while the guards run: its view, its shaped target and its urgency.
 struct Slot {
@@ -228,7 +259,7 @@ std::vector<const Decision*> matchDecisions(const PolicyInput& input,
 
 std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<Decision>& proposed,
                                   const Guards& guards, const PolicyState& state) {
-  static const std::string kKept = "kept";
+  static constexpr std::string_view kKept = "kept";
   const auto by_vm = matchDecisions(input, proposed);
   std::vector<Slot> slots;
   slots.reserve(input.vms.size());
@@ -240,8 +271,9 @@ std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<De
     Slot& slot = slots.emplace_back(
         Slot{.vm = &vm,
              .urgency = urgency(vm),
-             .shaped = by_vm[i] != nullptr ? Shaped{by_vm[i]->target_kib, &by_vm[i]->reason, {}}
-                                           : Shaped{vm.target_kib, &kKept, {}},
+             .shaped = by_vm[i] != nullptr
+                           ? Shaped{.target_kib = by_vm[i]->target_kib, .reason = by_vm[i]->reason}
+                           : Shaped{.target_kib = vm.target_kib, .reason = kKept},
              .urgent = by_vm[i] != nullptr && by_vm[i]->urgent});
     guardOne(slot, guards, state, input.now_s);
   }
@@ -251,7 +283,7 @@ std::vector<Decision> applyGuards(const PolicyInput& input, const std::vector<De
   std::vector<Decision> out;
   out.reserve(slots.size());
   for (const Slot& s : slots) {
-    out.push_back({s.vm->sample->name, s.shaped.target_kib, *s.shaped.reason + s.shaped.guards});
+    out.push_back({s.vm->sample->name, s.shaped.target_kib, composedReason(s.shaped)});
   }
   return out;
 }

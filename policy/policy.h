@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/policy_state.h"
@@ -27,7 +28,10 @@ struct PolicyInput {
 struct Decision {
   std::string vm;
   int64_t target_kib = 0;
-  std::string reason;   // a short stable token, e.g. "available-above-margin"
+  // A short stable token, e.g. "available-above-margin", in storage that outlives the decision:
+  // a literal, or a reason the guards composed (kept for the process's life). No allocation
+  // per VM per tick.
+  std::string_view reason;
   bool urgent = false;  // an operator's request: no inflate step limit, no grow hold-off
 };
 
