@@ -3,7 +3,7 @@
 # Every tracked source, script, build file, unit and config file carries the SPDX line
 # `SPDX-License-Identifier: Apache-2.0` in its first three lines, so a new file cannot land
 # without it. Data and prose (Markdown, JSON, the Debian changelog and copyright, LICENSE, fuzz
-# corpora) have no comment syntax of their own and are left out. Also: LICENSE is the
+# corpora, PNG pictures) have no comment syntax of their own and are left out. Also: LICENSE is the
 # Apache-2.0 text. Usage: spdx_test.sh SRC_DIR. Skips (77) outside a git checkout.
 set -euo pipefail
 src=$1
@@ -17,7 +17,7 @@ checked=0
 missing=()
 while IFS= read -r -d '' f; do
   case "$f" in
-    *.md | *.json | LICENSE | NOTICE | packaging/changelog | packaging/copyright) continue ;;
+    *.md | *.json | *.png | LICENSE | NOTICE | packaging/changelog | packaging/copyright) continue ;;
     tests/fuzz/corpus/*) continue ;;
   esac
   [ -f "$f" ] || continue  # deleted in the work tree
