@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/controller.h"
 
-#include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@ Controller::Controller(Channel& channel, std::unique_ptr<policy::Policy> policy,
     : channel_(channel),
       policy_(std::move(policy)),
       settings_(std::move(settings)),
+      limits_(settings_.overrides, settings_.default_floor_kib),
       tracker_(settings_.acks) {}
 
 void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControllerSettings settings) {
@@ -28,41 +28,12 @@ void Controller::reconfigure(std::unique_ptr<policy::Policy> policy, ControllerS
   }
   policy_ = std::move(policy);
   settings_ = std::move(settings);
+  limits_ = VmLimitIndex(settings_.overrides, settings_.default_floor_kib);
   tracker_.setSettings(settings_.acks);
 }
 
-policy::VmLimits limitsFor(const ControllerSettings& settings, const VmSample& vm) {
-  policy::VmLimits limits{.floor_kib = settings.default_floor_kib,
-                          .ceiling_kib = vm.max_kib,
-                          .excluded = false,
-                          .shares = policy::kDefaultShares};
-  for (const auto& o : settings.overrides) {
-    if (fnmatch(o.match.c_str(), vm.name.c_str(), 0) != 0) {
-      continue;
-    }
-    if (o.floor_mib) {
-      limits.floor_kib = mibToKib(*o.floor_mib);
-    }
-    if (o.ceiling_mib) {
-      limits.ceiling_kib = mibToKib(*o.ceiling_mib);
-    }
-    if (o.excluded) {
-      limits.excluded = *o.excluded;
-    }
-    if (o.shares) {
-      limits.shares = *o.shares;
-    }
-  }
-  // The hypervisor's own floor hint and exclusion (channel-reported) come on top of the config.
-  limits.floor_kib = std::max(limits.floor_kib, vm.min_guarantee_kib);
-  limits.excluded = limits.excluded || !vm.exclude_reason.empty();
-  limits.ceiling_kib = std::clamp<int64_t>(limits.ceiling_kib, 0, vm.max_kib);
-  limits.floor_kib = std::clamp<int64_t>(limits.floor_kib, 0, limits.ceiling_kib);
-  return limits;
-}
-
-policy::VmLimits Controller::limitsFor(const VmSample& vm) const {
-  const policy::VmLimits limits = balloond::limitsFor(settings_, vm);
+policy::VmLimits Controller::limitsFor(const VmSample& vm) {
+  const policy::VmLimits limits = limits_.limitsFor(vm);
   auto it = runtime_overrides_.find(vm.name);
   return it == runtime_overrides_.end() ? limits
                                         : applyRuntimeOverride(limits, it->second, vm.max_kib);
@@ -82,6 +53,7 @@ void Controller::forgetGoneVms(const Snapshot& snap) {
     policy_state_.vms.erase(it->first);
     tracker_.forget(it->first);
     checker_.forget(it->first);
+    limits_.forget(it->first);
     it = records_.erase(it);
   }
 }

@@ -15,6 +15,7 @@
 #include "daemon/persisted_state.h"
 #include "daemon/reclaim.h"
 #include "daemon/sample_check.h"
+#include "daemon/vm_limits.h"
 #include "policy/guards.h"
 #include "policy/policy.h"
 #include "proto/control.h"
@@ -30,9 +31,6 @@ struct ControllerSettings {
   int64_t default_floor_kib = 0;
   std::vector<config::VmOverrideSpec> overrides;
 };
-
-// A VM's floor, ceiling, exclusion and shares: the defaults, then every matching override.
-policy::VmLimits limitsFor(const ControllerSettings& settings, const VmSample& vm);
 
 // One VM as the status view and the control socket show it.
 struct VmStatus {
@@ -93,6 +91,8 @@ class Controller {
   const std::vector<VmStatus>& status() const { return status_; }
   const Snapshot& lastSnapshot() const { return snapshot_; }
   const ControllerSettings& settings() const { return settings_; }
+  // How many VM names have their `vms:` entries matched and cached (VMs gone are dropped).
+  std::size_t cachedLimitNames() const { return limits_.cachedNames(); }
   // The last snapshot with every VM's target in force, state and policy history: what SIGUSR1
   // writes and `balloond --evaluate` reads.
   StateDump dumpState() const;
@@ -140,7 +140,7 @@ class Controller {
   };
 
   // The config's limits with the runtime override (vm-set) on top.
-  policy::VmLimits limitsFor(const VmSample& vm) const;
+  policy::VmLimits limitsFor(const VmSample& vm);
   void forgetGoneVms(const Snapshot& snap);
   void judge(const VmSample& vm, VmRecord& record, bool excluded, double now_s);
   // Logs the VM's state when it ends the tick in another state than it ended the last one.
@@ -161,6 +161,7 @@ class Controller {
   Channel& channel_;
   std::unique_ptr<policy::Policy> policy_;
   ControllerSettings settings_;
+  VmLimitIndex limits_;  // settings_.overrides, compiled; rebuilt on reconfigure
   AckTracker tracker_;
   SampleChecker checker_;
   policy::PolicyState policy_state_;

@@ -8,6 +8,7 @@
 #include "daemon/compile.h"
 #include "daemon/controller.h"
 #include "daemon/sample_check.h"
+#include "daemon/vm_limits.h"
 #include "policy/guards.h"
 
 namespace balloond {
@@ -37,6 +38,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
   }
   const ControllerSettings& settings = compiled->settings;
   const Snapshot& snap = dump.snapshot;
+  VmLimitIndex limit_index(settings.overrides, settings.default_floor_kib);
   policy::PolicyInput input{.now_s = snap.time_s,
                             .host = snap.host,
                             .host_reserve_kib = settings.guards.host_reserve_kib,
@@ -55,7 +57,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
     if (fault) {
       samples.back().guest = withheldStats(vm.guest, snap.time_s);
     }
-    const policy::VmLimits limits = limitsFor(settings, vm);
+    const policy::VmLimits limits = limit_index.limitsFor(vm);
     auto state = derivedState(vm, limits.excluded, snap.time_s);
     int64_t target = vm.actual_kib;
     if (auto it = dump.control.find(vm.name); it != dump.control.end()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/vm_limits.h"
 #include "tests/daemon/fake_channel.h"
 
 namespace balloond {
@@ -63,7 +64,8 @@ TEST(CompileTest, BuildsPolicyAndSettingsWithoutAChannel) {
   VmSample db;
   db.name = "db1";
   db.max_kib = 8 * 1024 * kKibPerMib;
-  EXPECT_EQ(limitsFor(compiled->settings, db).floor_kib, 1024 * kKibPerMib);
+  VmLimitIndex limits(compiled->settings.overrides, compiled->settings.default_floor_kib);
+  EXPECT_EQ(limits.limitsFor(db).floor_kib, 1024 * kKibPerMib);
 }
 
 TEST(CompileTest, OpensTheChannelTheConfigNames) {

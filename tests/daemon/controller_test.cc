@@ -186,6 +186,36 @@ TEST_F(ControllerTest, VmsComeAndGo) {
   EXPECT_NEAR(kibToMib(status(c, "a").target_kib), 1000 + (0.2 * 2048 - 100), 0.01);
 }
 
+TEST_F(ControllerTest, GoneVmsLeaveTheLimitsCacheAndAReloadMatchesAfresh) {
+  channel.addVm("web1", 2048, 2048, 1900);
+  channel.addVm("web2", 2048, 2048, 1900);
+  config::Config cfg = baseConfig();
+  cfg.vms = {{.match = "web*", .floor_mib = 1500, .ceiling_mib = {}, .excluded = {}, .shares = {}},
+             {.match = "web2", .floor_mib = {}, .ceiling_mib = {}, .excluded = true, .shares = {}}};
+  Controller c = make(cfg);
+  c.tick();
+  EXPECT_EQ(c.cachedLimitNames(), 2U);
+  EXPECT_EQ(status(c, "web1").floor_kib, mibToKib(1500));
+  EXPECT_EQ(status(c, "web2").state, policy::AckState::kExcluded);
+
+  channel.snapshot.vms.erase(channel.snapshot.vms.begin() + 1);  // web2 stops
+  c.tick();
+  EXPECT_EQ(c.cachedLimitNames(), 1U);
+
+  // A reload's entries apply from the next tick, to VMs already matched too.
+  cfg.vms[0].floor_mib = 1000;
+  cfg.vms[1].excluded = false;
+  reconfigure(c, cfg);
+  channel.addVm("web2", 2048, 2048, 1900);
+  c.tick();
+  EXPECT_EQ(status(c, "web1").floor_kib, mibToKib(1000));
+  EXPECT_EQ(status(c, "web2").floor_kib, mibToKib(1000));
+  EXPECT_NE(status(c, "web2").state, policy::AckState::kExcluded);
+  reconfigure(c, baseConfig());
+  c.tick();
+  EXPECT_EQ(status(c, "web1").floor_kib, mibToKib(256));
+}
+
 TEST_F(ControllerTest, ReconfigureKeepsPerVmHistory) {
   channel.addVm("idle", 2048, 2048, 1800);
   Controller c = make();
