@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "proto/result.h"
 #include "proto/types.h"
@@ -18,9 +19,20 @@ class Channel {
   virtual ~Channel() = default;
   virtual std::string name() const = 0;
   // Every running VM with its balloon stats and the host's memory, stamped with the channel's time.
+  // A VM the channel could not read this time keeps its last sample, with VmSample::unread_reason.
   virtual Result<Snapshot> read() = 0;
   // Asks the guest to move its balloon so it has `target_kib`. A request, not a result.
   virtual Status push(const std::string& vm, int64_t target_kib) = 0;
+
+  // A push that push() took (returned Ok) and that failed afterwards.
+  struct FailedPush {
+    std::string vm;
+    int64_t target_kib = 0;
+    std::string error;
+  };
+  // The pushes that failed since the last call, oldest first; the controller takes them after
+  // each successful read(). Only a channel that pushes asynchronously has any.
+  virtual std::vector<FailedPush> takeFailedPushes() { return {}; }
 };
 
 }  // namespace balloond
