@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -21,6 +22,10 @@ std::string nodeFile(int count) {
   return balloond::testing::writeTestNode(count, std::filesystem::temp_directory_path().string());
 }
 
+// The test driver answers in milliseconds: read() always waits for its own read.
+constexpr balloond::LibvirtWaits kPatient{.read = std::chrono::seconds(60),
+                                          .stop = std::chrono::seconds(60)};
+
 balloond::config::LibvirtSpec spec(const std::string& path) {
   balloond::config::LibvirtSpec s;
   s.uri = "test://" + path;
@@ -30,7 +35,7 @@ balloond::config::LibvirtSpec spec(const std::string& path) {
 void BM_LibvirtRead(benchmark::State& state) {
   spdlog::set_level(spdlog::level::off);
   const std::string path = nodeFile(static_cast<int>(state.range(0)));
-  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, false);
+  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, kPatient);
   if (!channel.read().ok()) {
     state.SkipWithError("cannot read the test node");
     return;
@@ -47,7 +52,7 @@ BENCHMARK(BM_LibvirtRead)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrose
 void BM_LibvirtTick(benchmark::State& state) {
   spdlog::set_level(spdlog::level::off);
   const std::string path = nodeFile(static_cast<int>(state.range(0)));
-  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, false);
+  balloond::LibvirtChannel channel(balloond::libvirt::makeRealApi(), spec(path), {}, kPatient);
   balloond::config::Config c;
   c.policy.name = "margin";
   auto policy = balloond::compile(c);

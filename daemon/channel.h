@@ -11,9 +11,11 @@
 namespace balloond {
 
 // The seam to a hypervisor: list VMs with their balloon stats, and push targets.
-// Implementations: the simulated host (daemon/sim/) and libvirt (daemon/libvirt/); compile()
-// opens the one a configuration names. The controller calls read() once per tick and push() for
-// each changed target.
+// Implementations: the simulated host (daemon/sim/), libvirt (daemon/libvirt/) and QMP
+// (daemon/qmp/); compile() opens the one a configuration names. The controller calls read() once
+// per tick and push() for each changed target, all on the daemon's thread; each call returns
+// within a bounded time, whatever the hypervisor does (a channel that waits on one does it
+// elsewhere, as libvirt's worker thread and QMP's asynchronous sessions do).
 class Channel {
  public:
   virtual ~Channel() = default;
