@@ -52,8 +52,13 @@ void Worker::post(std::function<void()> job) {
   if (state_->stopping) {
     return;
   }
+  // A busy thread looks at the queue again before it waits: only an idle one needs waking (a
+  // wake per post costs the poster a system call, per push on a tick that sets many targets).
+  const bool idle = state_->jobs.empty() && !state_->busy;
   state_->jobs.push_back(std::move(job));
-  state_->changed.notify_all();
+  if (idle) {
+    state_->changed.notify_all();
+  }
 }
 
 bool Worker::waitIdle(std::chrono::milliseconds timeout) {
