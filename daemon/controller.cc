@@ -132,6 +132,21 @@ bool Controller::push(const std::string& vm, int64_t target_kib, const std::stri
   return true;
 }
 
+void Controller::takeBackFailedPush(const Channel::FailedPush& failed, TickReport& report) {
+  ++report.push_failures;
+  report.failed_pushes.push_back(failed.vm);
+  auto it = records_.find(failed.vm);
+  if (it == records_.end() || it->second.target_kib != failed.target_kib ||
+      it->second.history.empty() || it->second.history.back().to_kib != failed.target_kib) {
+    return;  // gone, or given another target since
+  }
+  // The target before it is in force again. Its history entry stays (the push was asked for and
+  // logged), and so does the policy's grow or shrink time: a hold-off counts a requested grow.
+  VmRecord& record = it->second;
+  record.target_kib = record.history.back().from_kib;
+  policy_state_.vms[failed.vm].last_target_kib = record.target_kib;
+}
+
 TickReport Controller::tick() {
   TickReport report;
   auto snap = channel_.read();
@@ -144,6 +159,9 @@ TickReport Controller::tick() {
   ++ticks_read_;
   const double now = snapshot_.time_s;
   report.time_s = now;
+  for (const auto& failed : channel_.takeFailedPushes()) {
+    takeBackFailedPush(failed, report);
+  }
 
   views_.clear();
   view_records_.clear();

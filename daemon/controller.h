@@ -147,6 +147,9 @@ class Controller {
   static void logState(const std::string& vm, VmRecord& record);
   bool push(const std::string& vm, int64_t target_kib, const std::string& reason, double now_s,
             TickReport& report, bool retraction = false);
+  // A push the channel took and that failed later (it logged push-failed): counted, and its
+  // target taken back, so this tick's decision pushes it again as after a push that failed at once.
+  void takeBackFailedPush(const Channel::FailedPush& failed, TickReport& report);
   void pushChanges(const std::vector<policy::Decision>& decisions, double now_s,
                    TickReport& report);
   int64_t reclaimEarmarkKib(double now_s) const;

@@ -29,26 +29,27 @@ namespace balloond {
 
 namespace {
 
-// The process's channels: libvirt through the real API, or the simulated host, which the daemon
-// keeps to advance its clock.
+// The process's channels: libvirt through the real API (or the one the options name), QMP on the
+// daemon's loop, or the simulated host, which the daemon keeps to advance its clock.
 class DaemonChannels : public ChannelOpener {
  public:
   DaemonChannels(boost::asio::io_context& io, std::unique_ptr<sim::SimHost>& sim,
-                 bool virtual_clock)
-      : io_(io), sim_(sim), virtual_clock_(virtual_clock) {}
+                 const DaemonOptions& options)
+      : io_(io), sim_(sim), options_(options) {}
 
   Result<std::unique_ptr<Channel>> openSim(const config::SimHostSpec& spec) override {
     sim_ = std::make_unique<sim::SimHost>(spec);
     return std::unique_ptr<Channel>(std::make_unique<SimChannel>(*sim_));
   }
   Result<std::unique_ptr<Channel>> openLibvirt(const config::LibvirtSpec& spec) override {
-    if (virtual_clock_) {
+    if (options_.virtual_clock) {
       return Error{"--virtual-clock needs the simulated host (channel type sim)"};
     }
-    return std::unique_ptr<Channel>(std::make_unique<LibvirtChannel>(libvirt::makeRealApi(), spec));
+    auto api = options_.libvirt_api ? options_.libvirt_api() : libvirt::makeRealApi();
+    return std::unique_ptr<Channel>(std::make_unique<LibvirtChannel>(std::move(api), spec));
   }
   Result<std::unique_ptr<Channel>> openQmp(const config::QmpSpec& spec) override {
-    if (virtual_clock_) {
+    if (options_.virtual_clock) {
       return Error{"--virtual-clock needs the simulated host (channel type sim)"};
     }
     return std::unique_ptr<Channel>(std::make_unique<QmpChannel>(io_, spec));
@@ -57,7 +58,7 @@ class DaemonChannels : public ChannelOpener {
  private:
   boost::asio::io_context& io_;
   std::unique_ptr<sim::SimHost>& sim_;
-  bool virtual_clock_;
+  const DaemonOptions& options_;
 };
 
 double secondsBetween(std::chrono::steady_clock::time_point a,
@@ -88,7 +89,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::Config config, DaemonOpti
                                                std::unique_ptr<Notifier> notifier) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), std::move(options)));
   d->notifier_ = std::move(notifier);
-  DaemonChannels channels(d->io_, d->sim_, d->options_.virtual_clock);
+  DaemonChannels channels(d->io_, d->sim_, d->options_);
   auto compiled = compile(d->config_, &channels);
   if (!compiled) {
     return compiled.error();
@@ -337,8 +338,9 @@ void Daemon::stop(const char* why) {
   spdlog::info("daemon-stopping reason={}", why);
   notifier_->send("STOPPING=1");
   if (config_.on_exit == "restore") {
-    // Before the loop ends: the pushes are synchronous channel calls. A channel that never
-    // answered has no VMs in the last snapshot, so nothing is pushed then.
+    // Before the loop ends. A channel that never answered has no VMs in the last snapshot, so
+    // nothing is pushed then; libvirt's pushes are queued on its worker, which the channel's
+    // destructor lets finish (for a bounded time) when the daemon goes.
     const int moved = controller_->restoreAll("on-exit-restore");
     spdlog::info("on-exit-restore vms={}", moved);
   }

@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "daemon/admin/admin_surface.h"
 #include "daemon/channel.h"
 #include "daemon/controller.h"
+#include "daemon/libvirt/api.h"
 #include "daemon/notify.h"
 #include "daemon/sim/host.h"
 #include "daemon/state/store.h"
@@ -28,6 +30,8 @@ struct DaemonOptions {
   std::optional<double> duration_s;  // stop after this long (virtual seconds on a virtual clock)
   bool virtual_clock = false;        // sim only: run ticks back to back, as fast as possible
   std::string dump_path;             // SIGUSR1 writes the state dump here; empty: the default
+  // What the libvirt channel calls libvirt through; empty: libvirt.so. Tests pass a fake.
+  std::function<std::unique_ptr<libvirt::Api>()> libvirt_api;
 };
 
 // Where SIGUSR1 writes the state dump unless told: /run/balloond/snapshot.json when that

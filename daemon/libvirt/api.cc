@@ -26,8 +26,9 @@ double wallSeconds() {
 // callbacks come with contracts (free callbacks deferred to a clean stack, calls from libvirt's
 // own threads, fds re-armed after each dispatch) that its default implementation already keeps
 // and that are easy to break subtly. This thread runs only virEventRunDefaultImpl: the event
-// callbacks it dispatches just append to a mutex-guarded inbox, and everything else (every API
-// call, every decision) stays on the daemon's one Asio thread, which takes the inbox each tick.
+// callbacks it dispatches just append to a mutex-guarded inbox. Every API call runs on the libvirt
+// channel's worker thread, which takes the inbox with each read; every decision stays on the
+// daemon's one Asio thread.
 class EventThread {
  public:
   static void ensureStarted() { static EventThread thread; }

@@ -51,8 +51,9 @@ struct Event {
 };
 
 // The libvirt C API, as much of it as the channel uses. One real implementation (RealApi, over
-// libvirt.so) and a fake in the tests. Calls are made from the daemon's thread only; events are
-// queued by libvirt's event thread and collected with takeEvents().
+// libvirt.so) and a fake in the tests. Calls are made from one thread, the libvirt channel's
+// worker, never two at once; events are queued by libvirt's event thread and collected with
+// takeEvents() (which takes the queue under its lock).
 class Api {
  public:
   Api() = default;

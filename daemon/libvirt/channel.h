@@ -1,45 +1,63 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <future>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/spec.h"
 #include "daemon/channel.h"
 #include "daemon/libvirt/api.h"
-#include "daemon/libvirt/domain_xml.h"
+#include "daemon/libvirt/worker.h"
 
 namespace balloond {
 
+// How long the daemon's thread waits for the libvirt worker. Not configuration: the defaults are
+// what the daemon uses; tests pass their own.
+struct LibvirtWaits {
+  // read() for the stats call it starts: long enough for the usual call (about 1 ms, 15 ms for
+  // 1,000 domains on the test driver) to give fresh numbers, short enough that the control socket
+  // never notices a libvirtd that hangs (the status must answer within 100 ms).
+  std::chrono::milliseconds read{40};
+  // The destructor, for the calls still queued (on_exit: restore's pushes) to run.
+  std::chrono::milliseconds stop{10000};
+};
+
 // The channel to libvirtd (qemu:///system, xen:///, test:///...). The daemon's controller calls
-// read() once per tick and push() per changed target, on the daemon's thread.
+// read() once per tick and push() per changed target, on the daemon's thread; the libvirt calls
+// themselves run on one worker thread, in order (libvirt::Session, libvirt::Worker).
 //
-// read() takes the events libvirt queued since the last tick (balloon acknowledgements, VMs
-// starting, stopping and migrating, the connection closing), then makes one
-// virConnectGetAllDomainStats call for every running VM. While libvirtd is unreachable read()
-// fails fast and reconnects with capped exponential backoff; the controller keeps its per-VM
-// history, since a failed read forgets nothing. Each VM's own troubles (no balloon device, a
-// driver that never reports, stats turned off, passthrough devices, migration) are reported once
-// in the log and carried in the sample as an exclusion reason or a note.
+// read() starts a read on the worker (events, connect with backoff, one bulk stats call) and
+// waits up to LibvirtWaits::read for it, unless one is still running (never two at once, and
+// that one is not waited for again). A read that finishes in time gives this tick's snapshot;
+// one that finishes later gives the next tick's (each finished read is returned once). While a read
+// is still running, read() returns the last snapshot again with every VM marked unread ("libvirt
+// stats call running for 12 s"), which the controller treats as stale: it decides and pushes
+// nothing for them. With no snapshot to fall back on (none yet, or the last read failed), read()
+// fails, as it does when libvirtd is unreachable.
 //
-// Threads: libvirt's events arrive on its event-loop thread (see daemon/libvirt/api.cc) and are only
-// queued there; virConnectOpen runs on a short-lived thread; every other call runs on the
-// caller's thread. So the stats call and the pushes do block the daemon's loop for one RPC
-// each; NOWAIT keeps libvirtd from waiting on a busy domain's job meanwhile.
+// push() queues the target behind the calls already queued and returns Ok: a request, not a
+// result. A push that fails on the worker is logged there (push-failed) and handed to the
+// controller by takeFailedPushes(), which takes the target back so it is tried again.
+//
+// Threads: the daemon's thread never calls libvirt; it posts jobs and waits for read results on
+// a mutex and condition variable. The worker runs every Api call (open, stats, domain XML and
+// sizes, set memory, stats period, node memory, events, close). libvirt's events arrive on its
+// own event-loop thread (daemon/libvirt/api.cc) and are only queued there until a read takes
+// them. A hung call cannot be interrupted (virConnectClose from another thread only drops a
+// reference; the call keeps its own), so the destructor waits LibvirtWaits::stop for the queue
+// to drain, then logs libvirt-worker-abandoned and detaches the worker, which finishes its call
+// alone and frees the connection then; if the process exits first, the kernel closes the socket.
 class LibvirtChannel : public Channel {
  public:
   using Clock = std::function<double()>;  // wall-clock seconds (libvirt's last-update is one)
 
-  // With `background_connect`, virConnectOpen runs on a short-lived thread, so a libvirtd that
-  // accepts but takes a minute to answer (it probes QEMU at start) never stalls the daemon's loop;
-  // read() fails fast meanwhile. Tests pass false for determinism.
   LibvirtChannel(std::unique_ptr<libvirt::Api> api, config::LibvirtSpec spec, Clock clock = {},
-                 bool background_connect = true);
+                 LibvirtWaits waits = {});
   ~LibvirtChannel() override;
   LibvirtChannel(const LibvirtChannel&) = delete;
   LibvirtChannel& operator=(const LibvirtChannel&) = delete;
@@ -49,55 +67,22 @@ class LibvirtChannel : public Channel {
   [[nodiscard]] std::string name() const override { return "libvirt"; }
   Result<Snapshot> read() override;
   Status push(const std::string& vm, int64_t target_kib) override;
+  std::vector<FailedPush> takeFailedPushes() override;
 
-  // The acknowledgements heard from one VM: BALLOON_CHANGE events.
-  struct Ack {
-    int64_t actual_kib = 0;  // the latest actual the guest reported
-    int64_t count = 0;       // events since the VM was first seen
-    double last_s = 0;       // when the latest arrived
-  };
-  // Acknowledgements by VM name, updated by read().
-  [[nodiscard]] const std::map<std::string, Ack>& acks() const { return acks_; }
-  [[nodiscard]] bool connected() const { return connected_; }
-  [[nodiscard]] int64_t reconnects() const { return reconnects_; }
+  // Waits until every call queued so far has run, up to `timeout`; false if one still runs.
+  bool waitIdle(std::chrono::milliseconds timeout);
 
  private:
-  // What the channel keeps about one VM; survives reconnects.
-  struct VmInfo {
-    libvirt::DomainFacts facts;
-    bool facts_known = false;      // facts come from the XML: fetched once per boot and connection
-    bool migrating = false;        // paused for or by a migration, by event or by state
-    double iterating_until_s = 0;  // live migration iterations seen until about then
-    std::string reported;          // the conditions already logged, so each is logged once
-    int64_t pushed_kib = 0;        // the last target pushed, 0 = none
-    std::optional<GuestStats> last_guest;  // the latest report from the guest's driver
-  };
+  struct Core;
+  // Why the read asked for has not finished, at `now`: what the worker is calling, and how long
+  // the read has waited ("stats call running for 12 s"). Under the core's mutex.
+  std::string readPending(double now) const;
 
-  bool ensureConnected(double now, std::string& error);
-  void disconnect(const std::string& why, double now);
-  void takeEvents(double now);
-  // Turns one stats record into a sample; false to leave the VM out of this snapshot.
-  bool sampleFrom(const libvirt::DomainRecord& record, double now, VmSample& out);
-  void learnFacts(const std::string& vm, VmInfo& info);
-  void handleStatsPeriod(const std::string& vm, VmInfo& info, VmSample& out);
-  // Logs `event` for a VM once until `key` is cleared from its reported set.
-  static bool once(VmInfo& info, const std::string& key);
-
-  std::unique_ptr<libvirt::Api> api_;
-  config::LibvirtSpec spec_;
   Clock clock_;
-  bool connected_ = false;
-  bool nowait_ = true;  // cleared when the driver refuses the NOWAIT flag
-  double backoff_s_ = 1;
-  double next_attempt_s_ = 0;
-  int64_t attempts_ = 0;
-  int64_t reconnects_ = 0;
-  bool ever_connected_ = false;
-  bool background_connect_ = true;
-  std::future<libvirt::CallError> connecting_;  // an open() in progress
-  double connecting_since_s_ = 0;
-  std::map<std::string, VmInfo> vms_;
-  std::map<std::string, Ack> acks_;
+  LibvirtWaits waits_;
+  std::shared_ptr<Core> core_;    // shared with the jobs: a detached worker keeps it alive
+  std::optional<Snapshot> last_;  // the last snapshot read() returned; none after a failed read
+  libvirt::Worker worker_;        // last: stopped before the rest goes
 };
 
 }  // namespace balloond

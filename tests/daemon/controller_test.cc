@@ -107,6 +107,28 @@ TEST_F(ControllerTest, AFailedPushDoesNotStopTheOthers) {
   EXPECT_EQ(channel.pushes.back().first, "a");
 }
 
+// An asynchronous channel (libvirt's worker) learns of a failure after push() said Ok: the tick
+// that hears of it counts it and pushes the target again, as after a push that failed at once.
+TEST_F(ControllerTest, APushThatFailedLaterIsCountedAndTriedAgain) {
+  channel.addVm("a", 2048, 2048, 1800);
+  channel.addVm("b", 2048, 2048, 1800);
+  Controller c = make();
+  const TickReport r = c.tick();
+  EXPECT_EQ(r.push_failures, 0);
+  ASSERT_EQ(channel.pushes.size(), 2U);
+  ASSERT_EQ(channel.pushes[0].first, "a");
+  const int64_t target = channel.pushes[0].second;
+  channel.failed_later.push_back({"a", target, "fake: refused later"});
+  channel.pushes.clear();
+
+  const TickReport r2 = c.tick();
+  EXPECT_EQ(r2.push_failures, 1);
+  EXPECT_EQ(r2.failed_pushes, std::vector<std::string>{"a"});
+  ASSERT_EQ(channel.pushes.size(), 1U) << "b's target stands; a's is asked for again";
+  EXPECT_EQ(channel.pushes[0], std::make_pair(std::string("a"), target));
+  EXPECT_EQ(status(c, "a").target_kib, target);
+}
+
 TEST_F(ControllerTest, OverridesByGlobSetFloorsCeilingsAndExclusions) {
   channel.addVm("db1", 4096, 4096, 3900);
   channel.addVm("web1", 2048, 2048, 1900);

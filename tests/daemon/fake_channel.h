@@ -11,7 +11,8 @@
 namespace balloond::testing {
 
 // A channel that returns a scripted snapshot and records every push. Tests edit `snapshot`
-// between ticks; `fail_read` and `fail_push_for` inject errors.
+// between ticks; `fail_read` and `fail_push_for` inject errors, `failed_later` failures of pushes
+// already taken (as an asynchronous channel reports them).
 class FakeChannel : public Channel {
  public:
   std::string name() const override { return "fake"; }
@@ -28,6 +29,7 @@ class FakeChannel : public Channel {
     pushes.emplace_back(vm, target_kib);
     return Ok{};
   }
+  std::vector<FailedPush> takeFailedPushes() override { return std::exchange(failed_later, {}); }
 
   // Sets the clock and the host's memory (MiB); no free or PSI figure.
   void setHost(double time_s, double total_mib, double available_mib) {
@@ -54,6 +56,7 @@ class FakeChannel : public Channel {
   Snapshot snapshot;
   bool fail_read = false;
   std::string fail_push_for;
+  std::vector<FailedPush> failed_later;
   std::vector<std::pair<std::string, int64_t>> pushes;
 };
 

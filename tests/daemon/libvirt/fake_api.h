@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -11,10 +15,59 @@
 
 namespace balloond::testing {
 
+// Where a fake call waits while the test keeps it closed: a libvirtd that takes as long as the
+// test likes, deterministically. Counts the calls that arrived, so the test knows one is held.
+// Shared (shared_ptr) between the fake and the test, so it outlives a fake that a detached worker
+// destroys late.
+class Gate {
+ public:
+  void close() {
+    const std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  void open() {
+    const std::lock_guard lock(mutex_);
+    closed_ = false;
+    changed_.notify_all();
+  }
+  // The fake's side: counts the arrival, then waits while the gate is closed.
+  void pass() {
+    std::unique_lock lock(mutex_);
+    ++arrived_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !closed_; });
+  }
+  // The test's side: waits until `n` calls have arrived in all. Bounded, so that a broken test
+  // fails instead of hanging; the bound is never what a passing test relies on.
+  bool waitArrivals(int n, std::chrono::seconds bound = std::chrono::seconds(30)) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, bound, [&] { return arrived_ >= n; });
+  }
+  int arrivals() const {
+    const std::lock_guard lock(mutex_);
+    return arrived_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool closed_ = false;
+  int arrived_ = 0;
+};
+
 // The libvirt seam, scripted: a set of running domains with stats and XML, events to deliver,
-// errors to inject per call and per VM. Records every mutating call.
+// errors to inject per call and per VM. Records every mutating call. Not thread-safe: a test
+// touches it only while the channel's worker is idle (waitIdle) or held at a gate; the journal
+// and the gates outlive it.
 class FakeLibvirtApi : public libvirt::Api {
  public:
+  FakeLibvirtApi() = default;
+  ~FakeLibvirtApi() override { gone->pass(); }
+  FakeLibvirtApi(const FakeLibvirtApi&) = delete;
+  FakeLibvirtApi& operator=(const FakeLibvirtApi&) = delete;
+  FakeLibvirtApi(FakeLibvirtApi&&) = delete;
+  FakeLibvirtApi& operator=(FakeLibvirtApi&&) = delete;
+
   struct Domain {
     std::map<std::string, int64_t> values;  // the stats record
     std::string xml = "<domain><devices><memballoon model='virtio'/></devices></domain>";
@@ -23,6 +76,7 @@ class FakeLibvirtApi : public libvirt::Api {
   libvirt::CallError open(const std::string& uri) override {
     ++opens;
     opened_uri = uri;
+    journal->push_back("open");
     if (!reachable) {
       return {libvirt::ErrorKind::kConnection, "Failed to connect socket: No such file"};
     }
@@ -32,11 +86,14 @@ class FakeLibvirtApi : public libvirt::Api {
   void close() override {
     if (is_open) {
       ++closes;
+      journal->push_back("close");
     }
     is_open = false;
   }
   libvirt::CallError allDomainStats(bool nowait, std::vector<libvirt::DomainRecord>& out) override {
     ++stats_calls;
+    journal->push_back("stats");
+    stats_gate->pass();
     last_nowait = nowait;
     out.clear();
     if (!is_open || !reachable) {
@@ -74,6 +131,8 @@ class FakeLibvirtApi : public libvirt::Api {
     return {};
   }
   libvirt::CallError setMemory(const std::string& vm, int64_t kib) override {
+    journal->push_back("set-memory " + vm + " " + std::to_string(kib));
+    push_gate->pass();
     if (vanish_on_push.contains(vm)) {
       domains.erase(vm);
     }
@@ -134,6 +193,12 @@ class FakeLibvirtApi : public libvirt::Api {
   std::set<std::string> vanish_on_push;
   std::vector<std::pair<std::string, int64_t>> pushes;
   std::vector<std::pair<std::string, int>> periods;
+  // Shared with the test: every open, close, stats call and set-memory, in order; the gates the
+  // stats call and set-memory wait at; and one the fake passes when it is destroyed.
+  std::shared_ptr<std::vector<std::string>> journal = std::make_shared<std::vector<std::string>>();
+  std::shared_ptr<Gate> stats_gate = std::make_shared<Gate>();
+  std::shared_ptr<Gate> push_gate = std::make_shared<Gate>();
+  std::shared_ptr<Gate> gone = std::make_shared<Gate>();
 };
 
 }  // namespace balloond::testing
