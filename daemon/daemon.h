@@ -17,6 +17,7 @@
 #include "daemon/controller.h"
 #include "daemon/libvirt/api.h"
 #include "daemon/notify.h"
+#include "daemon/persisted_state.h"
 #include "daemon/sim/host.h"
 #include "daemon/state/store.h"
 #include "proto/result.h"
@@ -98,12 +99,13 @@ class Daemon : public DaemonAccess {
   std::unique_ptr<AdminSurface> admin_;
   // The service manager (systemd/balloond.service is Type=notify).
   std::unique_ptr<Notifier> notifier_;
+  std::optional<std::chrono::microseconds> watchdog_;  // read once at start
   bool ready_sent_ = false;
   std::string last_status_;
-  // The state file (state_dir/state.json): what was last written, minus its clock, and the
-  // last write error (logged once until the writes recover).
+  // The state file (state_dir/state.json): what was last written, and the last write error
+  // (logged once until the writes recover).
   std::unique_ptr<StateStore> state_store_;
-  std::string saved_state_;
+  std::optional<PersistedState> saved_state_;
   std::string state_error_;
 };
 
