@@ -13,6 +13,8 @@
 #include <thread>
 #include <utility>
 
+#include "daemon/procfs/procfs.h"
+
 namespace balloond::libvirt {
 namespace {
 
@@ -129,6 +131,11 @@ class RealApi : public Api {
     if (conn_ == nullptr) {
       return lastError(ErrorKind::kConnection);
     }
+    // The URI libvirt connected to: an empty or aliased one resolved.
+    char* connected = virConnectGetURI(conn_);
+    local_host_ = connected != nullptr && hostMemoryIsLocal(connected);
+    free(connected);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+    virResetLastError();
     // Keepalive notices a dead libvirtd within ~20 s even when no call is in flight; local
     // drivers (test:///) do not support it, which is fine.
     virConnectSetKeepAlive(conn_, 5, 3);
@@ -259,6 +266,13 @@ class RealApi : public Api {
     if (conn_ == nullptr) {
       return {ErrorKind::kConnection, "not connected"};
     }
+    if (local_host_) {
+      if (auto host = procfs::readHostMemory()) {
+        out = *host;
+        return {};
+      }
+      // No readable /proc/meminfo (a container without procfs): ask libvirtd, as for a remote URI.
+    }
     int n = 0;
     if (virNodeGetMemoryStats(conn_, VIR_NODE_MEMORY_STATS_ALL_CELLS, nullptr, &n, 0) == 0 &&
         n > 0) {
@@ -336,12 +350,23 @@ class RealApi : public Api {
   }
 
   virConnectPtr conn_ = nullptr;
+  bool local_host_ = false;  // the URI is this host: its memory is read from /proc
   InboxRef inbox_ = std::make_shared<Inbox>();
   std::vector<int> event_ids_;
   bool close_registered_ = false;
 };
 
 }  // namespace
+
+bool hostMemoryIsLocal(std::string_view uri) {
+  const std::size_t colon = uri.find("://");
+  if (colon == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view driver = uri.substr(0, std::min(colon, uri.find('+')));
+  const std::string_view rest = uri.substr(colon + 3);
+  return driver != "test" && rest.starts_with('/');
+}
 
 std::unique_ptr<Api> makeRealApi() {
   return std::make_unique<RealApi>();

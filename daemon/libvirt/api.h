@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/types.h"
@@ -77,11 +78,17 @@ class Api {
   virtual CallError setMemory(const std::string& vm, int64_t kib) = 0;
   // virDomainSetMemoryStatsPeriod(..., VIR_DOMAIN_AFFECT_LIVE).
   virtual CallError setStatsPeriod(const std::string& vm, int seconds) = 0;
-  // The host's memory as the hypervisor sees it (total and available).
+  // The host's memory as the hypervisor sees it (total and available). On a URI of this host
+  // (hostMemoryIsLocal) it is /proc/meminfo, read directly: no RPC, and MemAvailable.
   virtual CallError nodeMemory(HostSample& out) = 0;
   // Events queued since the last call, oldest first.
   virtual std::vector<Event> takeEvents() = 0;
 };
+
+// Whether the connected `uri` names a hypervisor on this host, whose memory /proc/meminfo tells:
+// no host part ("qemu:///system", "qemu+unix:///session") and not the test driver, whose node is
+// made up.
+bool hostMemoryIsLocal(std::string_view uri);
 
 // The real API over libvirt.so. The first one created starts libvirt's event loop thread.
 std::unique_ptr<Api> makeRealApi();

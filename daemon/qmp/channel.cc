@@ -8,7 +8,7 @@
 #include <chrono>
 #include <utility>
 
-#include "daemon/qmp/procfs.h"
+#include "daemon/procfs/procfs.h"
 
 namespace balloond {
 namespace {
@@ -52,7 +52,7 @@ std::map<std::string, QmpChannel::Found> QmpChannel::discover() {
 
 Result<Snapshot> QmpChannel::read() {
   const double now = clock_();
-  auto host = qmp::readHostMemory(proc_);
+  auto host = procfs::readHostMemory(proc_);
   if (!host) {
     return Error{"qmp: host memory: " + host.error().message};
   }
@@ -103,7 +103,7 @@ Result<Snapshot> QmpChannel::read() {
       vm.unread_reason = link->problem();
     }
     if (link->facts().pid) {
-      vm.rss_kib = qmp::processRssKib(*link->facts().pid, proc_);
+      vm.rss_kib = procfs::processRssKib(*link->facts().pid, proc_);
     }
     snap.vms.push_back(std::move(vm));
   }

@@ -53,6 +53,20 @@ TEST(LibvirtTestDriverTest, DefaultNodeReadsAndPushes) {
   EXPECT_TRUE(channel.takeFailedPushes().empty()) << "a vanished VM is routine";
 }
 
+TEST(HostMemoryIsLocalTest, OnlyThisHostsHypervisorsReadProc) {
+  EXPECT_TRUE(libvirt::hostMemoryIsLocal("qemu:///system"));
+  EXPECT_TRUE(libvirt::hostMemoryIsLocal("qemu:///session"));
+  EXPECT_TRUE(libvirt::hostMemoryIsLocal("qemu+unix:///system"));
+  EXPECT_TRUE(libvirt::hostMemoryIsLocal("xen:///system"));
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal("qemu+ssh://root@node2/system"));
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal("qemu+tcp://10.0.0.2/system"));
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal("test:///default"))
+      << "the test driver's node is made up";
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal("test+unix:///tmp/node.xml"));
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal(""));
+  EXPECT_FALSE(libvirt::hostMemoryIsLocal("qemu"));
+}
+
 TEST(LibvirtTestDriverTest, ThousandDomainsInOneTick) {
   spdlog::set_level(spdlog::level::off);
   const std::string path = testing::writeTestNode(1000, ::testing::TempDir());

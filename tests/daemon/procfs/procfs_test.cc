@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon/qmp/procfs.h"
+#include "daemon/procfs/procfs.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace balloond::qmp {
+namespace balloond::procfs {
 namespace {
 
 TEST(QmpProcfsTest, ReadsMeminfo) {
@@ -53,4 +53,4 @@ TEST(QmpProcfsTest, ReadsTheRealProcAndAFakeOne) {
 }
 
 }  // namespace
-}  // namespace balloond::qmp
+}  // namespace balloond::procfs

@@ -11,10 +11,12 @@
 #include "proto/result.h"
 #include "proto/types.h"
 
-namespace balloond::qmp {
+namespace balloond::procfs {
 
-// The host's side of the numbers, from /proc: what libvirt's node memory and balloon.rss give the
-// libvirt channel. `proc` is the procfs root ("/proc"; tests pass a folder of their own).
+// The host's side of the numbers, from /proc, for channels on the host itself: the QMP channel
+// (which has no libvirt to ask) and the libvirt channel on a local URI (one file read instead of
+// two RPCs, and MemAvailable instead of libvirt's free + buffers + cached). `proc` is the procfs
+// root ("/proc"; tests pass a folder of their own).
 
 // The host's memory: /proc/meminfo (MemTotal, MemAvailable, MemFree + Buffers + Cached) and the
 // memory pressure of /proc/pressure/memory when the kernel has it.
@@ -28,4 +30,4 @@ Result<HostSample> parseMeminfo(std::string_view text);
 std::optional<double> parsePressureSomeAvg10(std::string_view text);
 std::optional<int64_t> parseStatusRssKib(std::string_view text);
 
-}  // namespace balloond::qmp
+}  // namespace balloond::procfs

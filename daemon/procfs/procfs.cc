@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon/qmp/procfs.h"
+#include "daemon/procfs/procfs.h"
 
 #include <charconv>
 #include <fstream>
 #include <sstream>
 
-namespace balloond::qmp {
+namespace balloond::procfs {
 namespace {
 
 // The files are a few KiB; more means this is not procfs.
@@ -111,4 +111,4 @@ std::optional<int64_t> processRssKib(pid_t pid, const std::string& proc) {
   return parseStatusRssKib(*status);
 }
 
-}  // namespace balloond::qmp
+}  // namespace balloond::procfs
