@@ -107,6 +107,13 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
   if (vm.grow_blocked && out.target_kib > actual) {
     out.set(std::min(vm.target_kib, actual), "stuck-hold");
   }
+  // A grow in flight (or given within the hold-off): the guest has not received that memory yet,
+  // so what it reports now is no reason to take back the target in force.
+  if (!slot.urgent && !vm.grow_blocked && out.target_kib < vm.target_kib &&
+      vm.target_kib > actual &&
+      (vm.ack == AckState::kConverging || heldOff(slot, g, state, now_s))) {
+    out.set(vm.target_kib, "grow-in-flight");
+  }
   if (out.target_kib < actual) {
     if (!vm.stats_fresh) {
       out.set(actual, "stale-stats");
@@ -131,7 +138,11 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
   out.set(std::max(out.target_kib, floor), "floor");
   out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
-  const bool in_bounds = vm.target_kib >= floor && vm.target_kib <= vm.limits.ceiling_kib;
+  // The need-based part of the floor moves with every report: a target in force within the
+  // deadband under it stays, like any small change. A configured floor and the ceiling bind.
+  const int64_t configured = std::min(vm.limits.floor_kib, vm.limits.ceiling_kib);
+  const bool in_bounds = vm.target_kib >= std::max(configured, satSub(floor, g.min_change_kib)) &&
+                         vm.target_kib <= vm.limits.ceiling_kib;
   if (small && in_bounds) {
     out.target_kib = vm.target_kib;  // hysteresis: not worth a push; the reason stays for the view
   }

@@ -5,12 +5,14 @@
 
 #include "policy/registry.h"
 #include "tests/policy/test_views.h"
+#include "tests/policy/ticked_guest.h"
 
 namespace balloond::policy {
 namespace {
 
 using testing::InputBuilder;
 using testing::mib;
+using testing::TickedGuest;
 
 struct MarginCase {
   const char* what;
@@ -50,6 +52,26 @@ TEST(MarginPolicyTest, WithoutStatsKeepsTheTarget) {
   ASSERT_EQ(out.size(), 1U);
   EXPECT_EQ(mib(out[0].target_kib), 1900);
   EXPECT_EQ(out[0].reason, "no-stats");
+}
+
+// Issue 16 ("spiky 846->818 available-below-margin"): a guest still growing toward its target has
+// not received that memory yet; its low available is no reason to cut the target it has not
+// reached. The target in force stays until the guest gets there.
+TEST(MarginPolicyTest, DoesNotLowerATargetTheGuestIsStillGrowingTo) {
+  MarginPolicy policy(0.2, 0.05);  // wanted 200 MiB available of 1000, band 150..250
+  TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 600, 20);  // 20 MiB/s balloon
+  guest.tick(1, 500);  // 100 available: grow to 700
+  ASSERT_EQ(guest.pushes().size(), 1U);
+  EXPECT_EQ(guest.targetMib(), 700);
+  guest.tick(2, 480);  // 620 of 700 reached, the spike easing: 140 available, still under 150
+  EXPECT_EQ(guest.targetMib(), 700);
+  EXPECT_EQ(guest.pushes().size(), 1U);
+  for (int t = 3; t <= 8; ++t) {  // reached at 5 s, 220 available: within the band
+    guest.tick(t, 480);
+  }
+  EXPECT_EQ(guest.actualMib(), 700);
+  EXPECT_EQ(guest.targetMib(), 700);
+  EXPECT_EQ(guest.pushes().size(), 1U);
 }
 
 TEST(MarginPolicyTest, IsRegisteredWithItsParameters) {

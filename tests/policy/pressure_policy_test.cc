@@ -5,12 +5,14 @@
 
 #include "policy/registry.h"
 #include "tests/policy/test_views.h"
+#include "tests/policy/ticked_guest.h"
 
 namespace balloond::policy {
 namespace {
 
 using testing::InputBuilder;
 using testing::mib;
+using testing::TickedGuest;
 
 struct PressureCase {
   const char* what;
@@ -126,6 +128,51 @@ TEST(PressurePolicyTest, BadMemoryIsRefusedNamingThePath) {
   EXPECT_EQ(loaded.error().message.rfind("memory.vms.web1.refault_avg_kib_s: expected a number", 0),
             0U)
       << loaded.error().message;
+}
+
+// Issue 16: a grow asked for because available ran low was taken back by the next probe, clamped
+// by the grow hold-off to the actual size the guest had reached so far (620 -> 590 here), then
+// given again: a push every tick or two on a ramping guest. The target in force now stays while
+// the guest grows toward it.
+TEST(PressurePolicyTest, AProbeDoesNotTakeBackAGrowInFlight) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 560, 30);  // 30 MiB/s balloon
+  guest.tick(1, 520);  // 40 MiB available, under the 50 MiB cushion: back to 100 available
+  ASSERT_EQ(guest.pushes().size(), 1U);
+  EXPECT_EQ(guest.pushes()[0].reason, "available-low");
+  EXPECT_EQ(guest.targetMib(), 620);
+  guest.tick(2, 520);  // 590 of 620 reached, 70 available: a probe would ask for 578
+  EXPECT_EQ(guest.targetMib(), 620);
+  EXPECT_EQ(guest.pushes().size(), 1U);
+  // A guest ramping 6 MiB/s for a minute: no push lowers a target the guest is still growing to.
+  for (int t = 3; t <= 60; ++t) {
+    guest.tick(t, 520 + 6 * (t - 2));
+  }
+  for (const auto& p : guest.pushes()) {
+    if (p.actual_mib < p.from_mib - 1) {
+      EXPECT_GE(p.to_mib, p.from_mib)
+          << "at " << p.now_s << " s: " << p.from_mib << " -> " << p.to_mib << " " << p.reason
+          << " at actual " << p.actual_mib;
+    }
+  }
+}
+
+// Issue 16: a guest probed down to its need-based floor (used + 64 MiB) while its use creeps up
+// got a push of under a MiB every tick ("976->976 probe/grow-holdoff/floor"): a target in force
+// just under the floor skipped the deadband. Every push now changes the target by at least
+// guards.min_change_mib (8).
+TEST(PressurePolicyTest, AFloorCreepingUpIsNotPushedUnderTheDeadband) {
+  PressurePolicy policy(PressurePolicy::Params{});
+  TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 600, 100);
+  for (int t = 1; t <= 60; ++t) {
+    guest.tick(t, 500 + 0.5 * t);  // use grows half a MiB a second
+  }
+  ASSERT_FALSE(guest.pushes().empty());
+  for (const auto& p : guest.pushes()) {
+    EXPECT_GE(std::abs(p.to_mib - p.from_mib), 8)
+        << "at " << p.now_s << " s: " << p.from_mib << " -> " << p.to_mib << " " << p.reason;
+  }
+  EXPECT_LE(guest.pushes().size(), 10U);
 }
 
 TEST(PressurePolicyTest, IsRegistered) {
