@@ -155,6 +155,10 @@ std::string Metrics::render(const Controller& controller) const {
   out += fmt::format("balloond_host_total_bytes {}\n", bytes(snap.host.total_kib));
   header(out, "balloond_host_available_bytes", "gauge", "The host's available memory.");
   out += fmt::format("balloond_host_available_bytes {}\n", bytes(snap.host.available_kib));
+  header(out, "balloond_host_reserve_bytes", "gauge",
+         "The host reserve (guards.host_reserve_mib): growth never takes host available below it.");
+  out += fmt::format("balloond_host_reserve_bytes {}\n",
+                     bytes(controller.settings().guards.host_reserve_kib));
   header(out, "balloond_reclaimed_bytes", "gauge",
          "Memory the balloons hold now: the sum over VMs of max minus actual.");
   out += fmt::format("balloond_reclaimed_bytes {}\n", bytes(reclaimed_kib));

@@ -64,6 +64,7 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   has("balloond_vm_state{vm=\"idle\",state=\"settled\"} 1");
   has("balloond_vm_state{vm=\"idle\",state=\"converging\"} 0");
   has("balloond_host_available_bytes 8589934592");
+  has("balloond_host_reserve_bytes " + std::to_string(c.settings().guards.host_reserve_kib * 1024));
   has("balloond_reclaimed_bytes " + std::to_string((mibToKib(2048) - r.changes[0].to_kib) * 1024));
   has("balloond_errors_total{kind=\"channel_read\"} 1");
   has("balloond_errors_total{kind=\"push\"} 0");
