@@ -22,6 +22,8 @@ expected=(
   usr/share/man/man5/balloond.yaml.5.gz
   usr/share/doc/balloond/copyright usr/share/doc/balloond/changelog.gz
   usr/share/doc/balloond/examples/balloond.yaml usr/share/doc/balloond/examples/metrics.conf
+  usr/share/doc/balloond/examples/monitoring/balloond-dashboard.json
+  usr/share/doc/balloond/examples/monitoring/balloond-alerts.yaml
 )
 for f in "${expected[@]}"; do
   [ -f "$work/usr-root/$f" ] || fail "cmake --install --prefix /usr did not install /$f"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The metrics listener end to end: balloond on the simulated host exposes /metrics on loopback;
-# `promtool check metrics` accepts the text; a real Prometheus server scrapes it and can query
-# per-VM gauges and the histograms. Bounded (about 40 s at most); everything started is stopped.
+# `promtool check metrics` accepts the text; the shipped Grafana dashboard and alert rules use
+# only metric names it has; a real Prometheus server scrapes it and can query per-VM gauges and
+# the histograms. Bounded (about 40 s at most); everything started is stopped.
 # Usage: metrics_scrape_test.sh BALLOOND SRC_DIR
 set -euo pipefail
 balloond=$1
@@ -59,6 +60,12 @@ for line in 'balloond_vm_actual_bytes{vm="idle1"}' 'balloond_vm_state{vm="db1",s
   grep -qF "$line" "$work/metrics.txt" || fail "no '$line' in the exposition"
   passed=$((passed + 1))
 done
+# The shipped dashboard and alert rules query only metrics this scrape has.
+monitoring=$src/config/examples/monitoring
+/usr/bin/python3 "$src/tests/monitoring/check_metric_names.py" "$work/metrics.txt" \
+  "$monitoring/balloond-dashboard.json" "$monitoring/balloond-alerts.yaml" >"$work/names.txt" ||
+  fail "the dashboard or the rules use metrics balloond does not export: $(cat "$work/names.txt")"
+passed=$((passed + 1))
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/other")
 [ "$code" = 404 ] || fail "GET /other: $code, want 404"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
