@@ -79,14 +79,9 @@ guest=$(bash "$src/tests/e2e/build_guest.sh" "$guest_dir" | tail -n 1) || {
 }
 run=/var/lib/libvirt/images/$prefix
 daemon_log=$work/balloond.log
-started_libvirtd=0
-started_virtlogd=0
 daemon_pid=""
 perf_pid=""
 domains=()
-
-virsh_() { timeout 30 virsh -q -c "$uri" "$@"; }
-libvirtd_up() { timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; }
 
 cleanup() {
   set +e
@@ -102,51 +97,20 @@ cleanup() {
   for d in "${domains[@]}"; do
     virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
   done
-  if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
-    kill "$(cat /run/libvirtd.pid)" 2>/dev/null
-    sleep 1
-  fi
-  if [ "$started_virtlogd" = 1 ] && [ -f /run/virtlogd.pid ]; then
-    kill "$(cat /run/virtlogd.pid)" 2>/dev/null
-  fi
+  libvirt_stop_started
   rm -rf "$run"
 }
 trap cleanup EXIT
 
 # shellcheck source=tests/e2e/lib.sh
 . "$src/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/libvirt_host.sh
+. "$src/tests/e2e/libvirt_host.sh"
 
-# As in tests/e2e/libvirt_e2e.sh: when /dev/kvm is root-only, a libvirtd this script starts runs
-# QEMU as root (in a private mount namespace), or its capability cache is never valid and every
-# call re-probes QEMU.
-qemu_conf=""
-if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -w /dev/kvm 2>/dev/null; then
-  qemu_conf=$work/qemu.conf
-  { cat /etc/libvirt/qemu.conf; printf 'user = "root"\ngroup = "root"\n'; } >"$qemu_conf"
-fi
-
-start_libvirtd() {
-  if [ -n "$qemu_conf" ]; then
-    unshare -m --propagation private \
-      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" ||
-      libvirtd -d || return 1
-  else
-    libvirtd -d || return 1
-  fi
-  started_libvirtd=1
-  wait_for "libvirtd to answer" 120 libvirtd_up
+libvirt_ensure || {
+  echo "FAIL: libvirtd did not start"
+  exit 1
 }
-
-if ! libvirtd_up; then
-  if ! pgrep -x virtlogd >/dev/null; then
-    virtlogd -d && started_virtlogd=1
-  fi
-  start_libvirtd || {
-    echo "FAIL: libvirtd did not start"
-    exit 1
-  }
-  log "started virtlogd=$started_virtlogd libvirtd=1"
-fi
 
 mkdir -p "$run" && chmod 755 "$run"
 cp "$guest/vmlinuz" "$guest/initrd.gz" "$run/"
@@ -160,37 +124,9 @@ stats_period=${stats_period:-2}
 # start_guest I: an idle transient TCG guest with a virtio balloon device.
 start_guest() {
   local name=$prefix-$1
-  cat >"$run/$1.xml" <<XML
-<domain type='qemu'>
-  <name>$name</name>
-  <memory unit='MiB'>$guest_mib</memory>
-  <currentMemory unit='MiB'>$guest_mib</currentMemory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$run/vmlinuz</kernel>
-    <initrd>$run/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
-  </os>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='$run/$1.console'/><target port='0'/></serial>
-    <memballoon model='virtio'><stats period='$stats_period'/></memballoon>
-  </devices>
-</domain>
-XML
+  guest_xml "$name" "$guest_mib" "$run" "" "$stats_period" >"$run/$1.xml"
   domains+=("$name")
   virsh_ create "$run/$1.xml" >/dev/null || return 1
-}
-
-# Every guest's driver has reported (last_update set).
-all_report() {
-  local d
-  for d in "${domains[@]}"; do
-    virsh_ dommemstat "$d" 2>/dev/null | awk '$1 == "last_update" && $2 > 0 {ok = 1} END {exit !ok}' ||
-      return 1
-  done
 }
 
 log "booting $vms guests $prefix-{1..$vms} of $guest_mib MiB"

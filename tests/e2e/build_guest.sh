@@ -7,7 +7,11 @@
 #               built with gcc -static, and an init script
 # The guest's kernel command line drives it:
 #   wl=ARG[:ARG...]   run the workload with these arguments (see workload.c)
+#   wlrestart         start the workload again a second after it exits (an OOM kill), as a
+#                     service manager would
+#   wlreport          also run `workload report`: a bench-stat line every second
 #   noballoon         do not load virtio_balloon: a balloon device without a driver
+# A virtio disk, when the domain has one, is /dev/vda (for the benchmark's page-cache reader).
 # Cached: reruns only rebuild what is older than its sources.
 # Usage: tests/e2e/build_guest.sh [OUT_DIR]
 set -euo pipefail
@@ -30,7 +34,7 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
   dpkg -x "$deb" "$out/kernel/root"
   cp "$out"/kernel/root/boot/vmlinuz-* "$out/vmlinuz"
   rm -rf "$out/modules" && mkdir -p "$out/modules"
-  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon; do
+  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk; do
     f=$(find "$out/kernel/root/lib/modules" -name "$m.ko*" | head -n 1)
     [ -n "$f" ] || continue  # built into the kernel
     case "$f" in
@@ -61,9 +65,13 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 wl=""
 balloon=1
+restart=0
+report=0
 for x in $(cat /proc/cmdline); do
   case "$x" in
     wl=*) wl="${x#wl=}" ;;
+    wlrestart) restart=1 ;;
+    wlreport) report=1 ;;
     noballoon) balloon=0 ;;
   esac
 done
@@ -75,8 +83,16 @@ if [ "$balloon" = 1 ]; then
 else
   echo "guest-balloon-driver not-loaded"
 fi
+[ -f /lib/modules/virtio_blk.ko ] && insmod /lib/modules/virtio_blk.ko
 echo "guest-ready mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
-if [ -n "$wl" ]; then
+[ "$report" = 1 ] && /bin/workload report &
+if [ -n "$wl" ] && [ "$restart" = 1 ]; then
+  (while true; do
+    /bin/workload $(echo "$wl" | tr ':' ' ')
+    echo "workload-exited status=$?"
+    sleep 1
+  done) &
+elif [ -n "$wl" ]; then
   /bin/workload $(echo "$wl" | tr ':' ' ') &
 fi
 while true; do sleep 3600; done

@@ -50,15 +50,10 @@ run=/var/lib/libvirt/images/$prefix
 daemon_log=$work/balloond.log
 view_log=$work/view.log
 state_dir=$work/state  # emptied at each run: a run starts without the last run's overrides
-started_libvirtd=0
-started_virtlogd=0
 daemon_pid=""
 watch_pid=""
 failures=0
 domains=()
-
-virsh_() { timeout 30 virsh -q -c "$uri" "$@"; }
-libvirtd_up() { timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; }
 
 cleanup() {
   set +e
@@ -74,84 +69,30 @@ cleanup() {
   for d in "${domains[@]}"; do
     virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
   done
-  if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
-    kill "$(cat /run/libvirtd.pid)" 2>/dev/null
-    sleep 1
-  fi
-  if [ "$started_virtlogd" = 1 ] && [ -f /run/virtlogd.pid ]; then
-    kill "$(cat /run/virtlogd.pid)" 2>/dev/null
-  fi
+  libvirt_stop_started
   rm -rf "$run"
 }
 trap cleanup EXIT
 
 # shellcheck source=tests/e2e/lib.sh
 . "$src/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/libvirt_host.sh
+. "$src/tests/e2e/libvirt_host.sh"
 
-# When /dev/kvm is root-only (no udev here), libvirtd's QEMU capability cache never stays valid:
-# QEMU is probed as root and sees KVM, the check runs as libvirt-qemu and does not, so every
-# lookup re-probes QEMU (libvirtd takes a minute to answer, each guest start ~45 s). The
-# libvirtd this test starts then gets, in a private mount namespace, a qemu.conf that runs QEMU
-# as root, so both agree. Nothing outside that namespace changes; the guests use TCG anyway.
-qemu_conf=""
-if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -w /dev/kvm 2>/dev/null; then
-  qemu_conf=$work/qemu.conf
-  { cat /etc/libvirt/qemu.conf; printf 'user = "root"\ngroup = "root"\n'; } >"$qemu_conf"
-fi
-
-start_libvirtd() {
-  if [ -n "$qemu_conf" ]; then
-    # Where mount namespaces are not allowed (some containers), the plain libvirtd still works,
-    # only slowly.
-    unshare -m --propagation private \
-      sh -c "mount --bind '$qemu_conf' /etc/libvirt/qemu.conf && exec libvirtd -d" ||
-      libvirtd -d || return 1
-  else
-    libvirtd -d || return 1
-  fi
-  started_libvirtd=1
-  wait_for "libvirtd to answer" 120 libvirtd_up
+libvirt_ensure || {
+  echo "FAIL: libvirtd did not start"
+  exit 1
 }
-
-if ! libvirtd_up; then
-  if ! pgrep -x virtlogd >/dev/null; then
-    virtlogd -d && started_virtlogd=1
-  fi
-  start_libvirtd || {
-    echo "FAIL: libvirtd did not start"
-    exit 1
-  }
-  log "started virtlogd=$started_virtlogd libvirtd=1"
-fi
 
 mkdir -p "$run" && chmod 755 "$run"
 cp "$guest/vmlinuz" "$guest/initrd.gz" "$run/"
 chmod 644 "$run"/*
 
 # start_guest NAME CMDLINE-EXTRA: a transient 512 MiB TCG guest with a virtio balloon device
-# (no stats period: balloond turns it on) and its serial console in $run/NAME.console.
+# (no stats period: balloond turns it on) and its serial console in $run/$prefix-NAME.console.
 start_guest() {
   local name=$prefix-$1
-  cat >"$run/$1.xml" <<XML
-<domain type='qemu'>
-  <name>$name</name>
-  <memory unit='MiB'>512</memory>
-  <currentMemory unit='MiB'>512</currentMemory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$run/vmlinuz</kernel>
-    <initrd>$run/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet $2</cmdline>
-  </os>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='$run/$1.console'/><target port='0'/></serial>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-XML
+  guest_xml "$name" 512 "$run" "$2" >"$run/$1.xml"
   domains+=("$name")
   virsh_ create "$run/$1.xml" >/dev/null || return 1
 }
@@ -161,7 +102,7 @@ actual_mib() {
 }
 below() { local a; a=$(actual_mib "$1"); [ -n "$a" ] && [ "$a" -le "$2" ]; }
 in_log() { grep -qE "$1" "$daemon_log"; }
-in_console() { grep -qE "$2" "$run/$1.console" 2>/dev/null; }
+in_console() { grep -qE "$2" "$run/$prefix-$1.console" 2>/dev/null; }
 count_log() { grep -cE "$1" "$daemon_log"; }
 last_ack_mib() {
   grep -E "balloon-ack vm=$prefix-$1 " "$daemon_log" | tail -n 1 | sed -E 's/.*actual_mib=([0-9]+).*/\1/'
