@@ -13,6 +13,7 @@ packages=(
   busybox-static cpio xz-utils gzip libc6-dev procps util-linux
   prometheus curl  # the metrics tests: promtool check metrics, and a real scrape
   systemd python3  # the systemd tests: systemd-analyze verify, the sd_notify listener
+  python3-matplotlib  # the real-guest benchmark's pictures (bench/guests/, its smoke test)
   man-db groff-base  # the man page test: man --warnings renders every page
   dpkg-dev lintian debootstrap  # the package: dpkg-shlibdeps; its checks; a clean root for it
   systemd-container  # systemd-nspawn: the packaged unit under a real systemd

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The real-guest benchmark (issue 16): every policy on the same real guests and workloads.
+#
+# Boots TCG guests of GUEST_MIB under libvirt (the e2e guest image, tests/e2e/build_guest.sh),
+# each running one workload of tests/e2e/workload.c (restarted a second after an OOM kill, as a
+# service manager would) and a once-a-second `bench-stat` report on its console:
+#   idle     nothing
+#   steady   hold=400              400 MiB, held
+#   ramp     cycle=700,10,20,20    up to 700 MiB at 10 MiB/s, held 20 s, freed, 20 s pause
+#   bursts   cycle=500,100,5,10    500 MiB at 100 MiB/s, held 5 s, freed, 10 s pause
+#   reader   read=/dev/vda,50      a 600 MiB disk read over and over at 50 MiB/s: page cache
+#   swing    cycle=300,75,2,3      a build-like swing: 300 MiB at 75 MiB/s, 2 s, freed, 3 s
+# For each policy, in turn: fresh guests, then balloond with the installed example config
+# (config/examples/libvirt-host.yaml, its policy swapped; only the scratch paths rewritten and
+# `vms:` scoped to this run's guests) for SECONDS, sampled every second by
+# bench/guests/sample.py. Then bench/guests/summarize.py writes OUT_DIR/summary.md (the table),
+# summary.json and a PNG timeline per policy.
+#   OUT_DIR/runs/POLICY/{samples.csv,balloond.log,meta.json,balloond.yaml}
+# Starts virtlogd and libvirtd when they are not running and stops only what it started;
+# destroys only its own guests (bd-gb-<pid>-*), by name. Every wait is bounded. Needs root;
+# exits 77 (skip) without it or without libvirtd and QEMU. The default run (6 guests of 1 GiB,
+# 5 policies, 120 s each) takes about 17 minutes; --smoke (2 guests, 1 policy, 40 s) about 1.5.
+# A policy may carry other parameters than the example's: --policies "margin:peak_window_s=60"
+# (runs/margin:peak_window_s=60/).
+# Usage: bench/guests/run.sh [--policies "margin pressure ..."] [--seconds S]
+#          [--guests "idle steady ..."] [--guest-mib M] [--smoke] [--guest-dir DIR]
+#          BALLOOND OUT_DIR
+set -uo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+policies="margin pressure mom share host-target"
+seconds=120
+guests="idle steady ramp bursts reader swing"
+guest_mib=1024
+guest_dir=$src/build/e2e/guest  # where the e2e test builds it: shared, cached
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --policies) policies=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --guests) guests=$2; shift 2 ;;
+    --guest-mib) guest_mib=$2; shift 2 ;;
+    --guest-dir) guest_dir=$2; shift 2 ;;
+    --smoke) policies=margin; seconds=40; guests="idle bursts"; shift ;;
+    -*) echo "guests bench: unknown flag $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 2 ] || { sed -n '/^# Usage:/,/^set /p' "$0" | sed '$d' >&2; exit 2; }
+balloond=$1
+work=$2
+uri=qemu:///system
+prefix="bd-gb-$$-"
+example=$src/config/examples/libvirt-host.yaml
+t0=$(date +%s)
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+log() { echo "[guests bench +$(($(date +%s) - t0))s] $*" >&2; }
+
+# workload NAME: the guest's workload arguments (workload.c), ':'-separated; "" for none.
+workload() {
+  case "$1" in
+    idle) echo "" ;;
+    steady) echo "hold=400" ;;
+    ramp) echo "cycle=700,10,20,20" ;;
+    bursts) echo "cycle=500,100,5,10" ;;
+    reader) echo "read=/dev/vda,50" ;;
+    swing) echo "cycle=300,75,2,3" ;;
+    *) return 1 ;;
+  esac
+}
+for g in $guests; do
+  workload "$g" >/dev/null || { echo "guests bench: unknown guest '$g'" >&2; exit 2; }
+done
+
+[ "$(id -u)" -eq 0 ] || skip "needs root to run libvirtd (qemu:///system) and QEMU guests"
+for b in libvirtd virtlogd virsh qemu-system-x86_64 gcc cpio /usr/bin/python3; do
+  command -v "$b" >/dev/null 2>&1 || skip "'$b' is not installed (scripts/deps.sh installs it)"
+done
+/usr/bin/python3 -c "import matplotlib" 2>/dev/null ||
+  skip "python3-matplotlib is not installed (scripts/deps.sh python3-matplotlib)"
+[ -x "$balloond" ] || { echo "guests bench: no $balloond" >&2; exit 2; }
+
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+guest=$(bash "$src/tests/e2e/build_guest.sh" "$guest_dir" | tail -n 1) || {
+  echo "FAIL: cannot build the guest image"
+  exit 1
+}
+run=/var/lib/libvirt/images/bd-gb-$$
+daemon_pid=""
+sampler_pid=""
+domains=()
+
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  kill "$daemon_pid" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$daemon_pid" 2>/dev/null
+  wait "$daemon_pid" 2>/dev/null
+  daemon_pid=""
+}
+destroy_guests() {
+  local d
+  for d in "${domains[@]}"; do
+    virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
+  done
+  domains=()
+}
+cleanup() {
+  set +e
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  stop_daemon
+  destroy_guests
+  libvirt_stop_started
+  rm -rf "$run"
+}
+trap cleanup EXIT
+
+# shellcheck source=tests/e2e/lib.sh
+. "$src/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/libvirt_host.sh
+. "$src/tests/e2e/libvirt_host.sh"
+
+libvirt_ensure || {
+  echo "FAIL: libvirtd did not start"
+  exit 1
+}
+mkdir -p "$run" && chmod 755 "$run"
+cp "$guest/vmlinuz" "$guest/initrd.gz" "$run/"
+truncate -s 600M "$run/reader.img"
+chmod 644 "$run"/*
+
+stats_period=$(awk '$1 == "stats_period_s:" {print $2; exit}' "$example")
+stats_period=${stats_period:-2}
+tick_s=$(awk '$1 == "tick_s:" {print $2; exit}' "$example")
+
+# boot_guests: this run's guests, fresh, each with its workload; waits until all report stats.
+boot_guests() {
+  local g name wl disk
+  rm -f "$run"/*.console
+  for g in $guests; do
+    name=$prefix$g
+    wl=$(workload "$g")
+    disk=""
+    [ "$g" = reader ] && disk=$run/reader.img
+    guest_xml "$name" "$guest_mib" "$run" "wlreport wlrestart${wl:+ wl=$wl}" "$stats_period" "$disk" \
+      >"$run/$g.xml"
+    domains+=("$name")
+    virsh_ create "$run/$g.xml" >/dev/null || return 1
+  done
+  wait_for "every guest to boot and report balloon stats" $((60 + 30 * ${#domains[@]})) all_report
+}
+
+# write_config ENTRY FILE: the installed example with ENTRY's policy (POLICY or
+# POLICY:KEY=VALUE,... for other parameters than the example's) and this run's paths and VMs.
+write_config() {
+  local dir=$work/runs/$1 policy=${1%%:*} params=""
+  [ "$1" != "$policy" ] && params=$(echo "${1#*:}" | sed 's/=/: /g; s/,/, /g')
+  sed -e "s|^state_dir:.*|state_dir: \"$dir/state\"|" \
+    -e "s|^\(  socket:\).*|\1 \"$dir/control.sock\"|" \
+    -e "s|^\(  group:\).*|\1 \"\"|" \
+    -e "s|^vms: \[\]|vms:\n  - {match: \"*\", excluded: true}\n  - {match: \"$prefix*\", excluded: false}|" \
+    "$example" |
+    awk -v p="$policy" -v params="$params" '
+      /^policy:/ {print; print "  name: " p; if (params != "") print "  params: {" params "}"; skip = 1; next}
+      skip && /^  / && (p != "margin" || params != "" || $1 == "name:") {
+        if (p == "margin" && params == "" && $1 != "name:") print
+        next
+      }
+      {skip = 0; print}' >"$2"
+}
+
+# meta POLICY START: what summarize.py needs to read the run.
+meta() {
+  local g entries=""
+  for g in $guests; do
+    entries="$entries${entries:+, }\"$g\": \"$(workload "$g" | tr ':' ' ')\""
+  done
+  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "guests": {%s}}\n' \
+    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$entries"
+}
+
+failures=0
+for policy in $policies; do
+  dir=$work/runs/$policy
+  rm -rf "$dir" && mkdir -p "$dir/state"
+  write_config "$policy" "$dir/balloond.yaml"
+  "$balloond" --check-config --config "$dir/balloond.yaml" >"$dir/check.log" 2>&1 || {
+    echo "FAIL: $policy: the rewritten config is refused: $(tail -n 1 "$dir/check.log")"
+    failures=$((failures + 1))
+    continue
+  }
+  log "$policy: booting ${guests// /, } ($guest_mib MiB each)"
+  boot_guests || { echo "FAIL: $policy: the guests did not boot and report stats"; exit 1; }
+  start=$(date +%s.%N)
+  "$balloond" --config "$dir/balloond.yaml" --duration $((seconds + 30)) 2>"$dir/balloond.log" &
+  daemon_pid=$!
+  /usr/bin/python3 "$src/bench/guests/sample.py" "$dir/control.sock" "$run" "$prefix" "$start" \
+    "$seconds" "$dir/samples.csv" &
+  sampler_pid=$!
+  meta "$policy" "$start" >"$dir/meta.json"
+  log "$policy: balloond pid=$daemon_pid for ${seconds}s"
+  wait "$sampler_pid"
+  sampler_pid=""
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    echo "FAIL: $policy: balloond exited early: $(tail -n 3 "$dir/balloond.log")"
+    failures=$((failures + 1))
+  fi
+  stop_daemon
+  for g in $guests; do cp "$run/$prefix$g.console" "$dir/$g.console" 2>/dev/null; done
+  destroy_guests
+  log "$policy: $(grep -c "target-set vm=$prefix" "$dir/balloond.log") pushes, $(($(wc -l <"$dir/samples.csv") - 1)) samples"
+done
+
+/usr/bin/python3 "$src/bench/guests/summarize.py" "$work" || failures=$((failures + 1))
+[ "$failures" -eq 0 ] || { echo "FAIL: $failures run(s) failed"; exit 1; }
