@@ -11,6 +11,10 @@
 #   bursts   cycle=500,100,5,10    500 MiB at 100 MiB/s, held 5 s, freed, 10 s pause
 #   reader   read=/dev/vda,50      a 600 MiB disk read over and over at 50 MiB/s: page cache
 #   swing    cycle=300,75,2,3      a build-like swing: 300 MiB at 75 MiB/s, 2 s, freed, 3 s
+# With --host-available MIB, bench/guests/host_hog.py holds the rest of the host's memory, so
+# that once the guests have booted (at their max) the host has only MIB available: an
+# overcommitted host, where the policies that act on host pressure (mom, share, host-target)
+# have something to do. The default run uses 4096; 0 leaves the host as it is (--smoke).
 # For each policy, in turn: fresh guests, then balloond with the installed example config
 # (config/examples/libvirt-host.yaml, its policy swapped; only the scratch paths rewritten and
 # `vms:` scoped to this run's guests) for SECONDS, sampled every second by
@@ -24,7 +28,8 @@
 # A policy may carry other parameters than the example's: --policies "margin:peak_window_s=60"
 # (runs/margin:peak_window_s=60/).
 # Usage: bench/guests/run.sh [--policies "margin pressure ..."] [--seconds S]
-#          [--guests "idle steady ..."] [--guest-mib M] [--smoke] [--guest-dir DIR]
+#          [--guests "idle steady ..."] [--guest-mib M] [--host-available MIB] [--smoke]
+#          [--guest-dir DIR]
 #          BALLOOND OUT_DIR
 set -uo pipefail
 
@@ -33,6 +38,7 @@ policies="margin pressure mom share host-target"
 seconds=120
 guests="idle steady ramp bursts reader swing"
 guest_mib=1024
+host_available=4096
 guest_dir=$src/build/e2e/guest  # where the e2e test builds it: shared, cached
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,8 +46,9 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --guests) guests=$2; shift 2 ;;
     --guest-mib) guest_mib=$2; shift 2 ;;
+    --host-available) host_available=$2; shift 2 ;;
     --guest-dir) guest_dir=$2; shift 2 ;;
-    --smoke) policies=margin; seconds=40; guests="idle bursts"; shift ;;
+    --smoke) policies=margin; seconds=40; guests="idle bursts"; host_available=0; shift ;;
     -*) echo "guests bench: unknown flag $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -93,6 +100,7 @@ guest=$(bash "$src/tests/e2e/build_guest.sh" "$guest_dir" | tail -n 1) || {
 run=/var/lib/libvirt/images/bd-gb-$$
 daemon_pid=""
 sampler_pid=""
+hog_pid=""
 domains=()
 
 stop_daemon() {
@@ -102,6 +110,24 @@ stop_daemon() {
   kill -9 "$daemon_pid" 2>/dev/null
   wait "$daemon_pid" 2>/dev/null
   daemon_pid=""
+}
+stop_hog() {
+  [ -n "$hog_pid" ] || return 0
+  kill "$hog_pid" 2>/dev/null
+  wait "$hog_pid" 2>/dev/null
+  hog_pid=""
+}
+# start_hog: holds host memory until the host has $host_available MiB available.
+start_hog() {
+  [ "${host_available:-0}" -gt 0 ] || return 0
+  local now hog
+  now=$(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo)
+  hog=$((now - host_available))
+  [ "$hog" -gt 0 ] || { log "host: $now MiB available, no hog needed"; return 0; }
+  /usr/bin/python3 "$src/bench/guests/host_hog.py" "$hog" >"$work/hog.out" 2>&1 &
+  hog_pid=$!
+  wait_for "the host hog to hold $hog MiB" 120 grep -q hog-ready "$work/hog.out" || return 1
+  log "host: $hog MiB held by the hog, $(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo) MiB available"
 }
 destroy_guests() {
   local d
@@ -114,6 +140,7 @@ cleanup() {
   set +e
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
   stop_daemon
+  stop_hog
   destroy_guests
   libvirt_stop_started
   rm -rf "$run"
@@ -180,8 +207,8 @@ meta() {
   for g in $guests; do
     entries="$entries${entries:+, }\"$g\": \"$(workload "$g" | tr ':' ' ')\""
   done
-  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "guests": {%s}}\n' \
-    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$entries"
+  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "host_available_mib": %s, "guests": {%s}}\n' \
+    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$host_available" "$entries"
 }
 
 failures=0
@@ -196,6 +223,7 @@ for policy in $policies; do
   }
   log "$policy: booting ${guests// /, } ($guest_mib MiB each)"
   boot_guests || { echo "FAIL: $policy: the guests did not boot and report stats"; exit 1; }
+  start_hog || { echo "FAIL: the host hog did not start"; exit 1; }
   start=$(date +%s.%N)
   "$balloond" --config "$dir/balloond.yaml" --duration $((seconds + 30)) 2>"$dir/balloond.log" &
   daemon_pid=$!
@@ -211,6 +239,7 @@ for policy in $policies; do
     failures=$((failures + 1))
   fi
   stop_daemon
+  stop_hog
   for g in $guests; do cp "$run/$prefix$g.console" "$dir/$g.console" 2>/dev/null; done
   destroy_guests
   log "$policy: $(grep -c "target-set vm=$prefix" "$dir/balloond.log") pushes, $(($(wc -l <"$dir/samples.csv") - 1)) samples"

@@ -4,10 +4,10 @@
 
 Each second, for every VM of this run: balloond's view (max, floor, target, actual) from one
 `vm-list` on its control socket, and the guest's own view (MemAvailable, what its workload
-holds, refaults, swap, OOM kills) from the last `bench-stat` line on its serial console
+holds, refaults, swap, OOM kills, KiB read from disk) from the last `bench-stat` line on its serial console
 (tests/e2e/workload.c, `report`), plus the host's MemAvailable. Rows go to OUT_CSV:
   t,vm,max_mib,floor_mib,target_mib,actual_mib,avail_mib,held_mib,refault,pswpin,pswpout,
-  oom_kill,host_avail_mib
+  oom_kill,disk_read_kib,host_avail_mib
 t is seconds since START_EPOCH; vm the name without PREFIX. Stops after SECONDS.
 
 Usage: bench/guests/sample.py SOCKET CONSOLE_DIR PREFIX START_EPOCH SECONDS OUT_CSV
@@ -20,7 +20,8 @@ import sys
 import time
 
 COLUMNS = ["t", "vm", "max_mib", "floor_mib", "target_mib", "actual_mib", "avail_mib",
-           "held_mib", "refault", "pswpin", "pswpout", "oom_kill", "host_avail_mib"]
+           "held_mib", "refault", "pswpin", "pswpout", "oom_kill", "disk_read_kib",
+           "host_avail_mib"]
 
 
 def vm_list(path):
@@ -94,7 +95,8 @@ def main():
                                  mib(vm.get("target_kib")), mib(vm.get("actual_kib")),
                                  mib(stat.get("avail_kib")), stat.get("held", ""),
                                  stat.get("refault", ""), stat.get("pswpin", ""),
-                                 stat.get("pswpout", ""), stat.get("oom_kill", ""), host])
+                                 stat.get("pswpout", ""), stat.get("oom_kill", ""),
+                                 stat.get("pgpgin", ""), host])
             f.flush()
             tick += 1
 

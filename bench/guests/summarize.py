@@ -7,7 +7,8 @@ writes OUT_DIR/summary.json, OUT_DIR/summary.md (also printed), a timeline OUT_D
 per run (one panel per VM) and OUT_DIR/policies.png (the policies side by side).
 Per run: memory reclaimed (mean of the sum over VMs of max - actual, over the seconds where
 every VM has a sample; and over the second half), OOM kills, seconds with MemAvailable under
-32 MiB, refaults and swap pages (counter deltas), target pushes, how soon `idle` reached its
+32 MiB, refaults, swap pages and disk reads (counter deltas; the reader's disk reads are its
+page-cache misses: the guest kernel counts no refaults for a block device's cache), target pushes, how soon `idle` reached its
 floor, and need episodes: a guest low on memory (MemAvailable < 128 MiB) while it could be
 deflated; how long until balloond pushed a larger target, and until the balloon acknowledged
 growing. Runs that cannot be read are skipped with a warning. Exits 1 when none could be.
@@ -33,7 +34,7 @@ NEED_SLACK_MIB = 8  # ... and more than this below its max, so a deflate could h
 PUSH_LEAD_S = 2  # a push this long before an episode starts still counts as serving it
 FLOOR_SLACK_MIB = 16  # `idle` is at its floor when within this of it
 NUMBERS = ["max_mib", "floor_mib", "target_mib", "actual_mib", "avail_mib", "held_mib",
-           "refault", "pswpin", "pswpout", "oom_kill", "host_avail_mib"]
+           "refault", "pswpin", "pswpout", "oom_kill", "disk_read_kib", "host_avail_mib"]
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?\s+\S+\s+"
                       r"(target-set|balloon-ack)\s+(.*)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -182,7 +183,7 @@ def summarise(meta, by_vm, events):
     half = (number(meta.get("seconds")) or run_end) / 2
     reclaimed = reclaimed_by_second(by_vm)
     deltas = {key: sum(counter_delta(rows, key) for rows in by_vm.values())
-              for key in ("oom_kill", "refault", "pswpin", "pswpout")}
+              for key in ("oom_kill", "refault", "pswpin", "pswpout", "disk_read_kib")}
     host = [r["host_avail_mib"] for rows in by_vm.values() for r in rows
             if r["host_avail_mib"] is not None]
     pushes = [e for vm in by_vm for e in events["target-set"].get(vm, []) if e["t"] <= run_end]
@@ -197,6 +198,7 @@ def summarise(meta, by_vm, events):
                            if r["avail_mib"] is not None and r["avail_mib"] < LOW_AVAIL_MIB),
         "refaults": int(deltas["refault"]),
         "swap_pages": int(deltas["pswpin"] + deltas["pswpout"]),
+        "disk_read_mib": int(deltas["disk_read_kib"] / 1024),
         "pushes": len(pushes),
         "grow_pushes": sum(1 for e in pushes if (e.get("to_mib") or 0) > (e.get("from_mib") or 0)),
         "idle_to_floor_s": idle_to_floor(by_vm["idle"]) if "idle" in by_vm else None,
@@ -307,7 +309,8 @@ def markdown(rows):
     columns = [("policy", "policy"), ("reclaimed (GiB, mean)", "reclaimed_gib_avg"),
                ("reclaimed (GiB, 2nd half)", "reclaimed_gib_end_half"), ("OOM kills", "oom_kills"),
                ("s with avail < 32 MiB", "low_avail_s"), ("refaults", "refaults"),
-               ("swap pages", "swap_pages"), ("pushes", "pushes"),
+               ("swap pages", "swap_pages"),
+               ("disk reads (MiB)", "disk_read_mib"), ("pushes", "pushes"),
                ("growing pushes", "grow_pushes"),
                ("idle → floor (s)", "idle_to_floor_s"), ("need episodes", "need_episodes"),
                ("unserved", "unserved_episodes"), ("worst need → push (s)", "worst_need_push_s"),

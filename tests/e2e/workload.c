@@ -14,6 +14,7 @@
  *   workload delay=S                        wait S seconds before starting
  *   workload report                         no workload: once a second, print one line
  *     bench-stat held=MIB avail_kib=N total_kib=N refault=N pswpin=N pswpout=N oom_kill=N
+ *                pgpgin=KIB
  *   from the guest's /proc/meminfo and /proc/vmstat, and what the workload of this guest holds
  *   (the file it keeps in /tmp; 0 when it is not running).
  *
@@ -182,10 +183,10 @@ static void run_report(void) {
     if (refault < 0) refault = 0;
     if (refault_file > 0) refault += refault_file;
     printf("bench-stat held=%ld avail_kib=%lld total_kib=%lld refault=%lld pswpin=%lld "
-           "pswpout=%lld oom_kill=%lld\n",
+           "pswpout=%lld oom_kill=%lld pgpgin=%lld\n",
            held_now, field("/proc/meminfo", "MemAvailable"), field("/proc/meminfo", "MemTotal"),
            refault, field("/proc/vmstat", "pswpin"), field("/proc/vmstat", "pswpout"),
-           field("/proc/vmstat", "oom_kill"));
+           field("/proc/vmstat", "oom_kill"), field("/proc/vmstat", "pgpgin"));
     fflush(stdout);
     sleep(1);
   }
