@@ -2,46 +2,111 @@
 #include "policy/margin_policy.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "policy/memory.h"
 #include "policy/registry.h"
 #include "policy/saturating.h"
+#include "policy/signals.h"
 
 namespace balloond::policy {
+
+void MarginPolicy::observe(Use& u, double used_kib, double update_s) const {
+  if (u.seen_s <= 0 || update_s < u.seen_s) {  // the first report, or the guest restarted
+    u = Use{.peak_kib = used_kib, .used_kib = used_kib, .seen_s = update_s};
+    return;
+  }
+  const double dt = update_s - u.seen_s;
+  if (dt <= 0) {
+    return;  // the same report again
+  }
+  u.rise_kib_s = std::max(0.0, (used_kib - u.used_kib) / dt);
+  u.interval_s = dt;
+  const double fade = p_.peak_window_s > 0 ? std::exp(-dt / p_.peak_window_s) : 0;
+  u.peak_kib = std::max(used_kib, used_kib + (u.peak_kib - used_kib) * fade);
+  u.used_kib = used_kib;
+  u.seen_s = update_s;
+}
 
 std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
   std::vector<Decision> out;
   out.reserve(input.vms.size());
   for (const auto& vm : input.vms) {
     const VmSample& s = *vm.sample;
-    if (!s.guest.available_kib) {
+    const auto available = availableKib(s);
+    if (!available) {
       out.push_back({s.name, vm.target_kib, "no-stats"});
       continue;
     }
+    Use& u = use_[s.name];
+    const auto used = static_cast<double>(s.actual_kib - *available);
+    observe(u, used, s.guest.last_update_s > 0 ? s.guest.last_update_s : input.now_s);
     const auto max = static_cast<double>(s.max_kib);
-    const auto wanted = static_cast<int64_t>(margin_ * max);
-    const auto band = static_cast<int64_t>(hysteresis_ * max);
-    const int64_t available = std::clamp<int64_t>(*s.guest.available_kib, 0, s.actual_kib);
-    if (available > satAdd(wanted, band)) {
-      out.push_back({s.name, satSub(s.actual_kib, available - wanted), "available-above-margin"});
-    } else if (available < satSub(wanted, band)) {
-      out.push_back({s.name, satAdd(s.actual_kib, wanted - available), "available-below-margin"});
+    const double wanted = p_.margin * max;
+    const double band = p_.hysteresis * max;
+    const double peak = std::max(u.peak_kib, used);
+    const double room = static_cast<double>(s.actual_kib) - peak;
+    if (room > wanted + band) {
+      out.push_back({s.name, satRound(peak + wanted), "available-above-margin"});
+    } else if (room < wanted - band) {
+      // Two report intervals of the current rise: the report that shows it is up to one late,
+      // and the push acts a tick after that.
+      const double rising = used + wanted + u.rise_kib_s * 2 * u.interval_s;
+      const double target = std::max(peak + wanted, rising);
+      const char* reason = "recent-peak";
+      if (rising > peak + wanted) {
+        reason = "rising";
+      } else if (static_cast<double>(*available) < wanted - band) {
+        reason = "available-below-margin";
+      }
+      out.push_back({s.name, satRound(target), reason});
     } else {
       out.push_back({s.name, vm.target_kib, "available-within-margin"});
     }
   }
+  forgetGoneVms(use_, input, input.vms.size());
   return out;
+}
+
+nlohmann::json MarginPolicy::saveMemory() const {
+  nlohmann::json vms = nlohmann::json::object();
+  for (const auto& [name, u] : use_) {
+    vms[name] = {{"peak_used_kib", u.peak_kib}, {"used_kib", u.used_kib}, {"seen_s", u.seen_s}};
+  }
+  return {{"vms", std::move(vms)}};
+}
+
+Status MarginPolicy::loadMemory(const nlohmann::json& memory) {
+  std::unordered_map<std::string, Use> loaded;
+  MemoryReader r(memory, "memory");
+  r.each("vms", [&](const std::string& name, MemoryReader& vm) {
+    Use& u = loaded[name];
+    vm.number("peak_used_kib", u.peak_kib, 0, static_cast<double>(kMaxMemoryKib));
+    vm.number("used_kib", u.used_kib, 0, static_cast<double>(kMaxMemoryKib));
+    vm.number("seen_s", u.seen_s, 0, 1e12);
+  });
+  auto status = r.status();
+  use_ = status ? std::move(loaded) : decltype(use_){};
+  return status;
 }
 
 BALLOOND_REGISTER_POLICY(
     margin,
     (PolicyEntry{
         .name = "margin",
-        .summary = "keep each guest's available memory near a margin of its size",
+        .summary = "keep each guest's available memory near a margin of its size, above its "
+                   "recent peak of use",
         .params = {{"margin", 0.2, 0.01, 0.9, "wanted available memory, as a fraction of max"},
                    {"hysteresis", 0.05, 0.0, 0.5,
-                    "half-width of the dead band around the margin, as a fraction of max"}},
+                    "half-width of the dead band around the margin, as a fraction of max"},
+                   {"peak_window_s", 300, 0, 86400,
+                    "time constant (s) over which a past peak of the guest's use fades; 0: none"}},
         .make = [](const ParamValues& p) -> std::unique_ptr<Policy> {
-          return std::make_unique<MarginPolicy>(p.at("margin"), p.at("hysteresis"));
+          return std::make_unique<MarginPolicy>(MarginPolicy::Params{
+              .margin = p.at("margin"),
+              .hysteresis = p.at("hysteresis"),
+              .peak_window_s = p.at("peak_window_s"),
+          });
         },
     }));
 

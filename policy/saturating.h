@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -35,6 +36,21 @@ constexpr int64_t satMul(int64_t a, int64_t b) {
     return (a < 0) == (b < 0) ? kInt64Max : kInt64Min;
   }
   return out;
+}
+
+// A double rounded to the nearest int64, clamped to the int64 range (NaN gives 0): for sizes
+// computed in floating point from guest-reported numbers.
+inline int64_t satRound(double v) {
+  if (std::isnan(v)) {
+    return 0;
+  }
+  if (v >= 9.2e18) {  // just under 2^63: the largest doubles below it convert exactly
+    return kInt64Max;
+  }
+  if (v <= -9.2e18) {
+    return kInt64Min;
+  }
+  return static_cast<int64_t>(v < 0 ? v - 0.5 : v + 0.5);
 }
 
 // The sum of a range of int64 values, saturated.

@@ -327,7 +327,9 @@ TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   EXPECT_EQ(windowLength(), 3U);
 
   reconfigure(c, baseConfig());
-  EXPECT_TRUE(c.dumpState().policy_memory.policy.empty());  // margin keeps none
+  const StateDump other = c.dumpState();  // margin keeps its own memory, not mom's
+  EXPECT_EQ(other.policy_memory.policy, "margin");
+  EXPECT_FALSE(other.policy_memory.memory.contains("host_free_history"));
   reconfigure(c, mom);
   c.tick();
   EXPECT_EQ(windowLength(), 1U);  // mom again, from scratch

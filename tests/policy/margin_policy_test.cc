@@ -32,7 +32,7 @@ TEST(MarginPolicyTest, KeepsAvailableNearTheMargin) {
       {"absurd available is clamped to actual", 1000, 500, 9000, 200, "available-above-margin"},
   };
   for (const auto& c : cases) {
-    MarginPolicy policy(0.2, 0.05);
+    MarginPolicy policy({});
     PolicyState state;
     InputBuilder b;
     b.vm("vm", c.max, c.actual, c.available);
@@ -44,7 +44,7 @@ TEST(MarginPolicyTest, KeepsAvailableNearTheMargin) {
 }
 
 TEST(MarginPolicyTest, WithoutStatsKeepsTheTarget) {
-  MarginPolicy policy(0.2, 0.05);
+  MarginPolicy policy({});
   PolicyState state;
   InputBuilder b;
   b.vm("quiet", 2048, 2048, std::nullopt, 0, 1900);
@@ -58,7 +58,7 @@ TEST(MarginPolicyTest, WithoutStatsKeepsTheTarget) {
 // not received that memory yet; its low available is no reason to cut the target it has not
 // reached. The target in force stays until the guest gets there.
 TEST(MarginPolicyTest, DoesNotLowerATargetTheGuestIsStillGrowingTo) {
-  MarginPolicy policy(0.2, 0.05);  // wanted 200 MiB available of 1000, band 150..250
+  MarginPolicy policy({});  // wanted 200 MiB available of 1000, band 150..250
   TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 600, 20);  // 20 MiB/s balloon
   guest.tick(1, 500);  // 100 available: grow to 700
   ASSERT_EQ(guest.pushes().size(), 1U);
@@ -72,6 +72,73 @@ TEST(MarginPolicyTest, DoesNotLowerATargetTheGuestIsStillGrowingTo) {
   EXPECT_EQ(guest.actualMib(), 700);
   EXPECT_EQ(guest.targetMib(), 700);
   EXPECT_EQ(guest.pushes().size(), 1U);
+}
+
+// The bursting guest of issue 16 sat at its floor between bursts and was OOM-killed by the next
+// one. A guest that used a lot lately keeps room for that use to come back, fading over
+// peak_window_s; without the window it is squeezed back as soon as the burst is over.
+TEST(MarginPolicyTest, KeepsRoomForARecentBurst) {
+  for (const double window_s : {300.0, 0.0}) {
+    MarginPolicy policy({.peak_window_s = window_s});  // wanted 200 MiB of 1000, band 150..250
+    TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 1000, 200);
+    double t = 0;
+    for (; t < 20; ++t) {
+      guest.tick(t, 100);  // idle: squeezed to use + margin
+    }
+    EXPECT_NEAR(guest.targetMib(), 300, 1) << window_s;
+    for (const double end = t + 5; t < end;) {
+      guest.tick(++t, 500);  // a burst: 500 MiB used for 5 s
+    }
+    EXPECT_GE(guest.targetMib(), 700) << window_s;
+    for (const double end = t + 60; t < end;) {
+      guest.tick(++t, 100);  // the burst is over, for a minute
+    }
+    if (window_s > 0) {  // 400 MiB over the use, faded for 60 s of 300: 327 still kept
+      EXPECT_GE(guest.targetMib(), 100 + 327 + 200 - 2);
+    } else {
+      EXPECT_NEAR(guest.targetMib(), 300, 1);
+    }
+  }
+}
+
+// A use rising fast is met with what it will need by the time the next push can act: the rise
+// per second between the last two reports, times two report intervals.
+TEST(MarginPolicyTest, GrowsByTheRiseItSees) {
+  MarginPolicy policy({});
+  PolicyState state;
+  InputBuilder first;
+  first.now(1).vm("burst", 2000, 700, 400);  // 300 used
+  policy.decide(first.build(), state);
+  InputBuilder second;
+  second.now(2).vm("burst", 2000, 700, 100);  // 600 used: 300 MiB more in 1 s
+  auto out = policy.decide(second.build(), state);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_NEAR(mib(out[0].target_kib), 600 + 400 + 300 * 2, 0.01);  // use + margin + rise
+  EXPECT_EQ(out[0].reason, "rising");
+}
+
+// The peaks survive a restart (the state file) and a reload to the same policy; a damaged memory
+// is refused with where it is wrong, and forgotten.
+TEST(MarginPolicyTest, RemembersPeaksAcrossARestart) {
+  MarginPolicy before({});
+  PolicyState state;
+  for (const auto& [now, available] : {std::pair{1.0, 500.0}, std::pair{2.0, 900.0}}) {
+    InputBuilder b;
+    b.now(now).vm("vm", 1000, 1000, available);  // 500 used, then 100
+    before.decide(b.build(), state);
+  }
+  MarginPolicy after({});
+  ASSERT_TRUE(after.loadMemory(before.saveMemory()).ok());
+  InputBuilder b;
+  b.now(3).vm("vm", 1000, 1000, 900);
+  auto out = after.decide(b.build(), state);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_GT(mib(out[0].target_kib), 690);  // the 500 MiB peak, barely faded, plus the margin
+
+  auto bad = after.loadMemory({{"vms", {{"vm", {{"peak_used_kib", -5}}}}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("memory.vms.vm.peak_used_kib"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(MarginPolicyTest, IsRegisteredWithItsParameters) {
@@ -90,7 +157,7 @@ TEST(MarginPolicyTest, IsRegisteredWithItsParameters) {
 // INT64_MAX-sized stats (validation keeps them from a policy; the arithmetic must hold anyway):
 // the shortfall added to actual saturates instead of overflowing (UBSan aborted here).
 TEST(MarginPolicyTest, HugeGuestNumbersDoNotOverflow) {
-  MarginPolicy policy(0.2, 0.05);
+  MarginPolicy policy({});
   PolicyState state;
   InputBuilder b;
   b.vm("short", 1000, 1000, 0).huge(0);

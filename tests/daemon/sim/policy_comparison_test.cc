@@ -98,10 +98,15 @@ TEST(PolicyComparisonTest, EveryPolicyOnTheMixedWorkload) {
     EXPECT_GT(o.reclaimed_avg_mib, 7000) << name;
     EXPECT_GT(o.host_avail_avg_mib, 500) << name;
   }
-  // The policy we expect to win: no OOM kills, and far less swapping than the baseline.
+  // The default policy (issue 16's goal, here as on real guests): no OOM kills, no more swapping
+  // or time under pressure than `pressure`, and at most half its pushes. `pressure` too kills
+  // nothing.
+  const Outcome& by_default = results["margin"];
+  EXPECT_EQ(by_default.oom_kills, 0);
+  EXPECT_LE(by_default.swapped_out_mib, results["pressure"].swapped_out_mib);
+  EXPECT_LE(by_default.pressure_vm_s, results["pressure"].pressure_vm_s);
+  EXPECT_LE(by_default.pushes * 2, results["pressure"].pushes);
   EXPECT_EQ(results["pressure"].oom_kills, 0);
-  EXPECT_LT(results["pressure"].swapped_out_mib, results["margin"].swapped_out_mib / 4);
-  EXPECT_LE(results["pressure"].pressure_vm_s, results["margin"].pressure_vm_s * 1.2);
   // MOM shrinks every guest alike whenever the host is short: it spends the most time under
   // pressure.
   for (const auto& [name, o] : results) {
