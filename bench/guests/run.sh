@@ -12,7 +12,7 @@
 #   reader   read=/dev/vda,50      a 600 MiB disk read over and over at 50 MiB/s: page cache
 #   swing    cycle=300,75,2,3      a build-like swing: 300 MiB at 75 MiB/s, 2 s, freed, 3 s
 # With --host-available MIB, bench/guests/host_hog.py holds the rest of the host's memory, so
-# that once the guests have booted (at their max) the host has only MIB available: an
+# that with every guest at its max and all of it touched the host has only MIB available: an
 # overcommitted host, where the policies that act on host pressure (mom, share, host-target)
 # have something to do. The default run uses 4096; 0 leaves the host as it is (--smoke).
 # For each policy, in turn: fresh guests, then balloond with the installed example config
@@ -117,17 +117,27 @@ stop_hog() {
   wait "$hog_pid" 2>/dev/null
   hog_pid=""
 }
-# start_hog: holds host memory until the host has $host_available MiB available.
+# untouched_mib: what the guests may still take from the host: per guest, its balloon actual
+# minus what QEMU holds resident now (a fresh guest has touched little of its memory).
+untouched_mib() {
+  local d
+  for d in "${domains[@]}"; do
+    virsh_ dommemstat "$d" 2>/dev/null
+  done | awk '$1 == "actual" {a += $2} $1 == "rss" {r += $2} END {print int((a - r) / 1024)}'
+}
+# start_hog: holds host memory until the host would have $host_available MiB available once
+# every guest has touched all of its memory.
 start_hog() {
   [ "${host_available:-0}" -gt 0 ] || return 0
-  local now hog
+  local now untouched hog
   now=$(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo)
-  hog=$((now - host_available))
-  [ "$hog" -gt 0 ] || { log "host: $now MiB available, no hog needed"; return 0; }
+  untouched=$(untouched_mib)
+  hog=$((now - untouched - host_available))
+  [ "$hog" -gt 0 ] || { log "host: $now MiB available, $untouched MiB untouched by the guests: no hog"; return 0; }
   /usr/bin/python3 "$src/bench/guests/host_hog.py" "$hog" >"$work/hog.out" 2>&1 &
   hog_pid=$!
   wait_for "the host hog to hold $hog MiB" 120 grep -q hog-ready "$work/hog.out" || return 1
-  log "host: $hog MiB held by the hog, $(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo) MiB available"
+  log "host: $hog MiB held by the hog; $(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo) MiB available, of which the guests have not touched $untouched"
 }
 destroy_guests() {
   local d
