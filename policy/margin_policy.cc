@@ -11,9 +11,27 @@
 
 namespace balloond::policy {
 
-void MarginPolicy::observe(Use& u, double used_kib, double update_s) const {
+namespace {
+
+// How fast the first-sight assumption (the guest may need all it has) gives way to what the guest
+// shows: a few reports are enough to see most workloads' swings, and an idle guest still reaches
+// its floor within about 20 s.
+constexpr double kFirstSightFadeS = 10;
+
+// `from` fading toward `to` over dt with time constant tau (0: at once); never below `to`.
+double fadeToward(double from, double to, double dt, double tau) {
+  const double kept = tau > 0 ? std::exp(-dt / tau) : 0;
+  return std::max(to, to + (from - to) * kept);
+}
+
+}  // namespace
+
+void MarginPolicy::observe(Use& u, double actual_kib, double used_kib, double update_s) const {
   if (u.seen_s <= 0 || update_s < u.seen_s) {  // the first report, or the guest restarted
-    u = Use{.peak_kib = used_kib, .used_kib = used_kib, .seen_s = update_s};
+    u = Use{.peak_kib = used_kib,
+            .first_sight_kib = p_.peak_window_s > 0 ? actual_kib : used_kib,
+            .used_kib = used_kib,
+            .seen_s = update_s};
     return;
   }
   const double dt = update_s - u.seen_s;
@@ -22,8 +40,9 @@ void MarginPolicy::observe(Use& u, double used_kib, double update_s) const {
   }
   u.rise_kib_s = std::max(0.0, (used_kib - u.used_kib) / dt);
   u.interval_s = dt;
-  const double fade = p_.peak_window_s > 0 ? std::exp(-dt / p_.peak_window_s) : 0;
-  u.peak_kib = std::max(used_kib, used_kib + (u.peak_kib - used_kib) * fade);
+  u.peak_kib = fadeToward(u.peak_kib, used_kib, dt, p_.peak_window_s);
+  u.first_sight_kib =
+      fadeToward(u.first_sight_kib, used_kib, dt, std::min(p_.peak_window_s, kFirstSightFadeS));
   u.used_kib = used_kib;
   u.seen_s = update_s;
 }
@@ -40,15 +59,18 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
     }
     Use& u = use_[s.name];
     const auto used = static_cast<double>(s.actual_kib - *available);
-    observe(u, used, s.guest.last_update_s > 0 ? s.guest.last_update_s : input.now_s);
+    observe(u, static_cast<double>(s.actual_kib), used,
+            s.guest.last_update_s > 0 ? s.guest.last_update_s : input.now_s);
     const auto max = static_cast<double>(s.max_kib);
     const double wanted = p_.margin * max;
     const double band = p_.hysteresis * max;
+    const auto actual = static_cast<double>(s.actual_kib);
     const double peak = std::max(u.peak_kib, used);
-    const double room = static_cast<double>(s.actual_kib) - peak;
-    if (room > wanted + band) {
-      out.push_back({s.name, satRound(peak + wanted), "available-above-margin"});
-    } else if (room < wanted - band) {
+    // The first-sight assumption only holds a shrink back: it never asks for more memory.
+    const double keep = std::max(peak, u.first_sight_kib);
+    if (actual - keep > wanted + band) {
+      out.push_back({s.name, satRound(keep + wanted), "available-above-margin"});
+    } else if (actual - peak < wanted - band) {
       // Two report intervals of the current rise: the report that shows it is up to one late,
       // and the push acts a tick after that.
       const double rising = used + wanted + u.rise_kib_s * 2 * u.interval_s;
@@ -61,7 +83,8 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
       }
       out.push_back({s.name, satRound(target), reason});
     } else {
-      out.push_back({s.name, vm.target_kib, "available-within-margin"});
+      out.push_back({s.name, vm.target_kib,
+                     actual - peak > wanted + band ? "first-sight" : "available-within-margin"});
     }
   }
   forgetGoneVms(use_, input, input.vms.size());
@@ -71,7 +94,10 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
 nlohmann::json MarginPolicy::saveMemory() const {
   nlohmann::json vms = nlohmann::json::object();
   for (const auto& [name, u] : use_) {
-    vms[name] = {{"peak_used_kib", u.peak_kib}, {"used_kib", u.used_kib}, {"seen_s", u.seen_s}};
+    vms[name] = {{"peak_used_kib", u.peak_kib},
+                 {"first_sight_kib", u.first_sight_kib},
+                 {"used_kib", u.used_kib},
+                 {"seen_s", u.seen_s}};
   }
   return {{"vms", std::move(vms)}};
 }
@@ -82,6 +108,7 @@ Status MarginPolicy::loadMemory(const nlohmann::json& memory) {
   r.each("vms", [&](const std::string& name, MemoryReader& vm) {
     Use& u = loaded[name];
     vm.number("peak_used_kib", u.peak_kib, 0, static_cast<double>(kMaxMemoryKib));
+    vm.number("first_sight_kib", u.first_sight_kib, 0, static_cast<double>(kMaxMemoryKib));
     vm.number("used_kib", u.used_kib, 0, static_cast<double>(kMaxMemoryKib));
     vm.number("seen_s", u.seen_s, 0, 1e12);
   });

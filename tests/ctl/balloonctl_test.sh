@@ -27,7 +27,9 @@ expect() {
   ok
 }
 
-sed 's/^tick_s: 1$/tick_s: 0.2/' "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
+# The margin rule from the first report (no 10 s first-sight hold): decisions within seconds.
+sed -e 's/^tick_s: 1$/tick_s: 0.2/' -e 's/hysteresis: 0.05}/hysteresis: 0.05, peak_window_s: 0}/' \
+  "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
 printf 'control:\n  socket: %s/control.sock\n  idle_timeout_s: 5\n' "$work" >>"$work/balloond.yaml"
 "$balloond" --config "$work/balloond.yaml" 2>"$work/log" &
 pid=$!

@@ -20,6 +20,7 @@ using testing::FakeChannel;
 config::Config baseConfig() {
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.default_floor_mib = 256;
   c.guards.inflate_step_mib = 128;
   c.guards.host_reserve_mib = 1024;
@@ -310,7 +311,7 @@ TEST_F(ControllerTest, OnlyTheStateAVmEndsTheTickInIsLogged) {
 TEST_F(ControllerTest, AReloadKeepsThePolicysMemoryOnlyForTheSamePolicy) {
   channel.addVm("vm", 2048, 2048, 1800).guest.unused_kib = mibToKib(1000);
   config::Config mom = baseConfig();
-  mom.policy.name = "mom";
+  mom.policy = {.name = "mom", .params = {}};
   Controller c = make(mom);
   c.tick();
   c.tick();
@@ -374,7 +375,7 @@ TEST_F(ControllerTest, InconsistentStatsAreNeverShrunkOn) {
     vm.guest.unused_kib = mibToKib(1500);
     c.edit(vm);
     config::Config cfg = baseConfig();
-    cfg.policy.name = c.policy;
+    cfg.policy = {.name = c.policy, .params = {}};
     auto compiled = compile(cfg);
     ASSERT_TRUE(compiled.ok()) << c.what;
     Controller ctl(ch, std::move(compiled->policy), std::move(compiled->settings));

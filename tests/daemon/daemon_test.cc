@@ -76,6 +76,7 @@ TEST(DaemonSignalsTest, AWriteToAClosedPeerFailsWithEpipeInsteadOfKillingTheDaem
 
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.channel.type = "sim";
   c.control.socket = dir + "/control.sock";
   auto daemon = Daemon::create(c, DaemonOptions{});
@@ -116,6 +117,7 @@ TEST(DaemonLibvirtTest, AHungStatsCallStallsNeitherTheControlSocketNorTheWatchdo
 
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.tick_s = 0.1;
   c.channel.type = "libvirt";
   c.control.socket = dir + "/control.sock";

@@ -8,7 +8,9 @@ balloond=$1
 src=$2
 . "$(dirname "$0")/../harness.sh"
 
-sed 's/^tick_s: 1$/tick_s: 0.2/' "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
+# The margin rule from the first report (no 10 s first-sight hold): decisions within seconds.
+sed -e 's/^tick_s: 1$/tick_s: 0.2/' -e 's/hysteresis: 0.05}/hysteresis: 0.05, peak_window_s: 0}/' \
+  "$src/config/examples/demo.yaml" >"$work/balloond.yaml"
 printf 'control:\n  socket: %s/control.sock\n' "$work" >>"$work/balloond.yaml"
 "$balloond" --config "$work/balloond.yaml" --dump-path "$work/dump.json" 2>"$work/log" &
 pid=$!

@@ -30,6 +30,7 @@ StateDump twoVms() {
 
 config::Config marginConfig() {
   config::Config c;
+  c.policy.params["peak_window_s"] = 0;  // the rule alone: the dump holds no margin memory
   c.vms = {{.match = "skip", .floor_mib = {}, .ceiling_mib = {}, .excluded = true, .shares = {}}};
   return c;
 }
@@ -75,7 +76,7 @@ TEST(EvaluateTest, UnknownStatesAndPoliciesAreErrors) {
 // guest is settling, without it the guest would be probed.
 TEST(EvaluateTest, ThePolicysMemoryGoesBackToThePolicyThatWroteIt) {
   config::Config c = marginConfig();
-  c.policy.name = "pressure";
+  c.policy = {.name = "pressure", .params = {}};
   StateDump dump = twoVms();
   EXPECT_EQ(evaluateDump(dump, c)->at("decisions")[0]["reason"], "probe");
   dump.policy_memory = {.policy = "pressure",

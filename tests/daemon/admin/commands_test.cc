@@ -30,6 +30,7 @@ class FakeDaemon : public DaemonAccess {
   FakeDaemon() {
     config_.source = "test.yaml";
     config_.policy.name = "margin";
+    config_.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
     config_.guards.inflate_step_mib = 128;
     channel.setHost(10, 16384, 8192);
     channel.addVm("idle", 2048, 2048, 1800);

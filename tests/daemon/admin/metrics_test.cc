@@ -35,6 +35,7 @@ TEST(MetricsTest, ExportsPerVmGaugesErrorsAndAckLatency) {
   channel.addVm("idle", 2048, 2048, 1800);
   config::Config config;
   config.policy.name = "margin";
+  config.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   auto compiled = compile(config);
   Controller c(channel, std::move(compiled->policy), std::move(compiled->settings));
   Metrics m;
@@ -86,6 +87,7 @@ TEST(MetricsTest, CountsInvalidSamplesByVmAndProblem) {
   channel.addVm("honest", 2048, 2048, 1800);
   config::Config config;
   config.policy.name = "margin";
+  config.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   auto compiled = compile(config);
   Controller c(channel, std::move(compiled->policy), std::move(compiled->settings));
   Metrics m;

@@ -73,6 +73,7 @@ TEST(LibvirtTestDriverTest, ThousandDomainsInOneTick) {
   LibvirtChannel channel(libvirt::makeRealApi(), specFor("test://" + path), {}, kPatient);
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.default_floor_mib = 256;
   auto policy = compile(c);
   ASSERT_TRUE(policy.ok());

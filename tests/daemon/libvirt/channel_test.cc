@@ -74,6 +74,7 @@ class LibvirtChannelTest : public ::testing::Test {
   static Controller makeController(Channel& channel) {
     config::Config c;
     c.policy.name = "margin";
+    c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
     c.default_floor_mib = 256;
     auto compiled = compile(c);
     EXPECT_TRUE(compiled.ok());
@@ -319,6 +320,7 @@ TEST_F(LibvirtChannelTest, MinGuaranteeRaisesTheFloor) {
       "<devices><memballoon model='virtio'><stats period='2'/></memballoon></devices></domain>";
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.default_floor_mib = 256;
   c.guards.inflate_step_mib = 4096;
   auto policy = compile(c);

@@ -61,6 +61,7 @@ struct Rig {
 config::Config hostWith(std::vector<config::SimVmSpec> vms, double total_mib = 16384) {
   config::Config c;
   c.policy.name = "margin";
+  c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
   c.channel.sim.total_mib = total_mib;
   c.channel.sim.vms = std::move(vms);
   return c;

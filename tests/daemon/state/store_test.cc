@@ -250,6 +250,7 @@ class RestoreTest : public ::testing::Test {
   static config::Config cfg() {
     config::Config c;
     c.policy.name = "margin";
+    c.policy.params["peak_window_s"] = 0;  // the rule alone, from the first report
     c.default_floor_mib = 256;
     c.guards.inflate_step_mib = 128;
     c.guards.host_reserve_mib = 1024;
@@ -397,7 +398,7 @@ TEST_F(RestoreTest, NoDriverFlagComesBackAtOnceAndHolds) {
 // that another policy wrote, is dropped and the rest of the state is kept.
 TEST_F(RestoreTest, ARestartKeepsMomsMemory) {
   config::Config mom = cfg();
-  mom.policy.name = "mom";
+  mom.policy = {.name = "mom", .params = {}};
   mom.default_floor_mib = 0;
   mom.guards.deflate_step_mib = 100000;
   mom.guards.host_reserve_mib = 0;
