@@ -21,6 +21,8 @@
 # bench/guests/sample.py. Then bench/guests/summarize.py writes OUT_DIR/summary.md (the table),
 # summary.json and a PNG timeline per policy.
 #   OUT_DIR/runs/POLICY/{samples.csv,balloond.log,meta.json,balloond.yaml}
+# With --channel qmp the guests are plain QEMUs, each with a QMP socket as Proxmox VE starts
+# them, and balloond runs config/examples/qmp-host.yaml (its socket glob pointed at them).
 # Starts virtlogd and libvirtd when they are not running and stops only what it started;
 # destroys only its own guests (bd-gb-<pid>-*), by name. Every wait is bounded. Needs root;
 # exits 77 (skip) without it or without libvirtd and QEMU. The default run (6 guests of 1 GiB,
@@ -29,7 +31,7 @@
 # (runs/margin:peak_window_s=60/).
 # Usage: bench/guests/run.sh [--policies "margin pressure ..."] [--seconds S]
 #          [--guests "idle steady ..."] [--guest-mib M] [--host-available MIB] [--smoke]
-#          [--guest-dir DIR]
+#          [--channel libvirt|qmp] [--guest-dir DIR]
 #          BALLOOND OUT_DIR
 set -uo pipefail
 
@@ -40,6 +42,7 @@ guests="idle steady ramp bursts reader swing"
 guest_mib=1024
 host_available=4096
 guest_dir=$src/build/e2e/guest  # where the e2e test builds it: shared, cached
+channel=libvirt
 while [ $# -gt 0 ]; do
   case "$1" in
     --policies) policies=$2; shift 2 ;;
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
     --guest-mib) guest_mib=$2; shift 2 ;;
     --host-available) host_available=$2; shift 2 ;;
     --guest-dir) guest_dir=$2; shift 2 ;;
+    --channel) channel=$2; shift 2 ;;
     --smoke) policies=margin; seconds=40; guests="idle bursts"; host_available=0; shift ;;
     -*) echo "guests bench: unknown flag $1" >&2; exit 2 ;;
     *) break ;;
@@ -58,7 +62,10 @@ balloond=$1
 work=$2
 uri=qemu:///system
 prefix="bd-gb-$$-"
-example=$src/config/examples/libvirt-host.yaml
+case "$channel" in
+  libvirt | qmp) example=$src/config/examples/$channel-host.yaml ;;
+  *) echo "guests bench: unknown channel '$channel' (libvirt or qmp)" >&2; exit 2 ;;
+esac
 t0=$(date +%s)
 
 skip() {
@@ -83,8 +90,12 @@ for g in $guests; do
   workload "$g" >/dev/null || { echo "guests bench: unknown guest '$g'" >&2; exit 2; }
 done
 
-[ "$(id -u)" -eq 0 ] || skip "needs root to run libvirtd (qemu:///system) and QEMU guests"
-for b in libvirtd virtlogd virsh qemu-system-x86_64 gcc cpio /usr/bin/python3; do
+needed="qemu-system-x86_64 gcc cpio /usr/bin/python3"
+if [ "$channel" = libvirt ]; then
+  [ "$(id -u)" -eq 0 ] || skip "needs root to run libvirtd (qemu:///system) and QEMU guests"
+  needed="$needed libvirtd virtlogd virsh"
+fi
+for b in $needed; do
   command -v "$b" >/dev/null 2>&1 || skip "'$b' is not installed (scripts/deps.sh installs it)"
 done
 /usr/bin/python3 -c "import matplotlib" 2>/dev/null ||
@@ -97,7 +108,11 @@ guest=$(bash "$src/tests/e2e/build_guest.sh" "$guest_dir" | tail -n 1) || {
   echo "FAIL: cannot build the guest image"
   exit 1
 }
-run=/var/lib/libvirt/images/bd-gb-$$
+if [ "$channel" = libvirt ]; then
+  run=/var/lib/libvirt/images/bd-gb-$$  # where libvirt's QEMU may read the kernel
+else
+  run=$(mktemp -d /tmp/bd-gb-$$.XXXX)  # short: QMP socket paths are limited to 107 bytes
+fi
 daemon_pid=""
 sampler_pid=""
 hog_pid=""
@@ -121,6 +136,12 @@ stop_hog() {
 # minus what QEMU holds resident now (a fresh guest has touched little of its memory).
 untouched_mib() {
   local d
+  if [ "$channel" = qmp ]; then
+    for d in "${domains[@]}"; do
+      awk '$1 == "VmRSS:" {print $2}' "/proc/$(cat "$run/$d.pid" 2>/dev/null)/status" 2>/dev/null
+    done | awk -v n="${#domains[@]}" -v m="$guest_mib" '{r += $1} END {print int(n * m - r / 1024)}'
+    return
+  fi
   for d in "${domains[@]}"; do
     virsh_ dommemstat "$d" 2>/dev/null
   done | awk '$1 == "actual" {a += $2} $1 == "rss" {r += $2} END {print int((a - r) / 1024)}'
@@ -140,9 +161,13 @@ start_hog() {
   log "host: $hog MiB held by the hog; $(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo) MiB available, of which the guests have not touched $untouched"
 }
 destroy_guests() {
-  local d
+  local d pid
   for d in "${domains[@]}"; do
-    virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
+    if [ "$channel" = qmp ]; then
+      pid=$(cat "$run/$d.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+    else
+      virsh_ domstate "$d" >/dev/null 2>&1 && virsh_ destroy "$d" >/dev/null 2>&1
+    fi
   done
   domains=()
 }
@@ -152,7 +177,7 @@ cleanup() {
   stop_daemon
   stop_hog
   destroy_guests
-  libvirt_stop_started
+  [ "$channel" = libvirt ] && libvirt_stop_started
   rm -rf "$run"
 }
 trap cleanup EXIT
@@ -162,11 +187,13 @@ trap cleanup EXIT
 # shellcheck source=tests/e2e/libvirt_host.sh
 . "$src/tests/e2e/libvirt_host.sh"
 
-libvirt_ensure || {
-  echo "FAIL: libvirtd did not start"
-  exit 1
-}
-mkdir -p "$run" && chmod 755 "$run"
+if [ "$channel" = libvirt ]; then
+  libvirt_ensure || {
+    echo "FAIL: libvirtd did not start"
+    exit 1
+  }
+fi
+mkdir -p "$run/qmp" && chmod 755 "$run"
 cp "$guest/vmlinuz" "$guest/initrd.gz" "$run/"
 truncate -s 600M "$run/reader.img"
 chmod 644 "$run"/*
@@ -175,7 +202,28 @@ stats_period=$(awk '$1 == "stats_period_s:" {print $2; exit}' "$example")
 stats_period=${stats_period:-2}
 tick_s=$(awk '$1 == "tick_s:" {print $2; exit}' "$example")
 
-# boot_guests: this run's guests, fresh, each with its workload; waits until all report stats.
+# start_qemu NAME CMDLINE-EXTRA [DISK]: a TCG guest as Proxmox VE's qemu-server starts one, its
+# QMP socket in $run/qmp/NAME.qmp.
+start_qemu() {
+  local drive=()
+  [ -n "${3:-}" ] && drive=(-drive "file=$3,format=raw,if=virtio")
+  qemu-system-x86_64 -accel tcg -machine pc -m "$guest_mib" -smp 1 -nodefaults -display none \
+    -name "$1,debug-threads=on" -kernel "$run/vmlinuz" -initrd "$run/initrd.gz" \
+    -append "console=ttyS0 panic=-1 quiet $2" -serial "file:$run/$1.console" \
+    -qmp "unix:$run/qmp/$1.qmp,server=on,wait=off" -device virtio-balloon-pci,id=balloon0 \
+    "${drive[@]}" -pidfile "$run/$1.pid" -daemonize
+}
+
+# Every guest's init has started (with QMP, balloond turns the stats on).
+all_ready() {
+  local d
+  for d in "${domains[@]}"; do
+    grep -q guest-ready "$run/$d.console" 2>/dev/null || return 1
+  done
+}
+
+# boot_guests: this run's guests, fresh, each with its workload; waits until all report stats
+# (libvirt) or have booted (QMP).
 boot_guests() {
   local g name wl disk
   rm -f "$run"/*.console
@@ -184,12 +232,20 @@ boot_guests() {
     wl=$(workload "$g")
     disk=""
     [ "$g" = reader ] && disk=$run/reader.img
-    guest_xml "$name" "$guest_mib" "$run" "wlreport wlrestart${wl:+ wl=$wl}" "$stats_period" "$disk" \
-      >"$run/$g.xml"
     domains+=("$name")
-    virsh_ create "$run/$g.xml" >/dev/null || return 1
+    if [ "$channel" = qmp ]; then
+      start_qemu "$name" "wlreport wlrestart${wl:+ wl=$wl}" "$disk" || return 1
+    else
+      guest_xml "$name" "$guest_mib" "$run" "wlreport wlrestart${wl:+ wl=$wl}" "$stats_period" \
+        "$disk" >"$run/$g.xml"
+      virsh_ create "$run/$g.xml" >/dev/null || return 1
+    fi
   done
-  wait_for "every guest to boot and report balloon stats" $((60 + 30 * ${#domains[@]})) all_report
+  if [ "$channel" = qmp ]; then
+    wait_for "every guest to boot" $((60 + 30 * ${#domains[@]})) all_ready
+  else
+    wait_for "every guest to boot and report balloon stats" $((60 + 30 * ${#domains[@]})) all_report
+  fi
 }
 
 # write_config ENTRY FILE: the installed example with ENTRY's policy (POLICY or
@@ -200,6 +256,7 @@ write_config() {
   sed -e "s|^state_dir:.*|state_dir: \"$dir/state\"|" \
     -e "s|^\(  socket:\).*|\1 \"$dir/control.sock\"|" \
     -e "s|^\(  group:\).*|\1 \"\"|" \
+    -e "s|^\(      - glob:\) /var/run/qemu-server/.*|\1 \"$run/qmp/*.qmp\"|" \
     -e "s|^vms: \[\]|vms:\n  - {match: \"*\", excluded: true}\n  - {match: \"$prefix*\", excluded: false}|" \
     "$example" |
     awk -v p="$policy" -v params="$params" '
@@ -217,8 +274,8 @@ meta() {
   for g in $guests; do
     entries="$entries${entries:+, }\"$g\": \"$(workload "$g" | tr ':' ' ')\""
   done
-  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "host_available_mib": %s, "guests": {%s}}\n' \
-    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$host_available" "$entries"
+  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "host_available_mib": %s, "channel": "%s", "guests": {%s}}\n' \
+    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$host_available" "$channel" "$entries"
 }
 
 failures=0

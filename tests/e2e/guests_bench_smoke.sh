@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Keeps the real-guest benchmark working: bench/guests/run.sh --smoke (2 guests, margin, 40 s),
+# Keeps the real-guest benchmark working: bench/guests/run.sh --smoke (2 guests, margin, 40 s)
+# on the libvirt or the QMP channel,
 # then checks what it wrote: a sample a second for each VM with balloond's and the guest's
 # numbers, the idle guest reclaimed, the summary table and the pictures. Exits 77 (skip) where
 # the benchmark skips (no root, no libvirtd or QEMU).
-# Usage: guests_bench_smoke.sh BALLOOND SOURCE_DIR WORK_DIR GUEST_DIR
+# Usage: guests_bench_smoke.sh BALLOOND SOURCE_DIR WORK_DIR GUEST_DIR [libvirt|qmp]
 set -uo pipefail
 balloond=$1
 src=$2
 work=$3
 guest_dir=$4
+channel=${5:-libvirt}
 rm -rf "$work/runs"
-bash "$src/bench/guests/run.sh" --smoke --guest-dir "$guest_dir" "$balloond" "$work"
+bash "$src/bench/guests/run.sh" --smoke --channel "$channel" --guest-dir "$guest_dir" "$balloond" "$work"
 rc=$?
 [ "$rc" -eq 77 ] && exit 77
 [ "$rc" -eq 0 ] || { echo "FAIL: bench/guests/run.sh --smoke exited $rc"; exit 1; }
