@@ -14,7 +14,7 @@
 # With --host-available MIB, bench/guests/host_hog.py holds the rest of the host's memory, so
 # that with every guest at its max and all of it touched the host has only MIB available: an
 # overcommitted host, where the policies that act on host pressure (mom, share, host-target)
-# have something to do. The default run uses 4096; 0 leaves the host as it is (--smoke).
+# have something to do. The default run uses 1024; 0 leaves the host as it is (--smoke).
 # For each policy, in turn: fresh guests, then balloond with the installed example config
 # (config/examples/libvirt-host.yaml, its policy swapped; only the scratch paths rewritten and
 # `vms:` scoped to this run's guests) for SECONDS, sampled every second by
@@ -40,7 +40,7 @@ policies="margin pressure mom share host-target"
 seconds=120
 guests="idle steady ramp bursts reader swing"
 guest_mib=1024
-host_available=4096
+host_available=1024
 guest_dir=$src/build/e2e/guest  # where the e2e test builds it: shared, cached
 channel=libvirt
 while [ $# -gt 0 ]; do
@@ -154,11 +154,15 @@ start_hog() {
   now=$(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo)
   untouched=$(untouched_mib)
   hog=$((now - untouched - host_available))
-  [ "$hog" -gt 0 ] || { log "host: $now MiB available, $untouched MiB untouched by the guests: no hog"; return 0; }
+  if [ "$hog" -le 0 ]; then
+    log "host: $now MiB available, $untouched MiB untouched by the guests: no hog"
+    return 0
+  fi
   /usr/bin/python3 "$src/bench/guests/host_hog.py" "$hog" >"$work/hog.out" 2>&1 &
   hog_pid=$!
   wait_for "the host hog to hold $hog MiB" 120 grep -q hog-ready "$work/hog.out" || return 1
-  log "host: $hog MiB held by the hog; $(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo) MiB available, of which the guests have not touched $untouched"
+  now=$(awk '$1 == "MemAvailable:" {print int($2 / 1024)}' /proc/meminfo)
+  log "host: $hog MiB held by the hog; $now MiB available, the guests have not touched $untouched"
 }
 destroy_guests() {
   local d pid
@@ -274,8 +278,11 @@ meta() {
   for g in $guests; do
     entries="$entries${entries:+, }\"$g\": \"$(workload "$g" | tr ':' ' ')\""
   done
-  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, "tick_s": %s, "prefix": "%s", "guest_mib": %s, "host_available_mib": %s, "channel": "%s", "guests": {%s}}\n' \
-    "$1" "$2" "$seconds" "$stats_period" "${tick_s:-1}" "$prefix" "$guest_mib" "$host_available" "$channel" "$entries"
+  printf '{"policy": "%s", "start_epoch": %s, "seconds": %s, "stats_period_s": %s, ' \
+    "$1" "$2" "$seconds" "$stats_period"
+  printf '"tick_s": %s, "prefix": "%s", "guest_mib": %s, "host_available_mib": %s, ' \
+    "${tick_s:-1}" "$prefix" "$guest_mib" "$host_available"
+  printf '"channel": "%s", "guests": {%s}}\n' "$channel" "$entries"
 }
 
 failures=0
