@@ -93,8 +93,10 @@ struct Taken {
 };
 
 // Spends dt seconds inflating by at most `want` MiB: free memory, then cache, then anonymous
-// memory, each at its own rate, so a step that crosses from one pool to the next is timed exactly.
-Taken planInflate(const GuestState& g, const DriverRates& r, double want, double dt) {
+// memory (only what swap can still take), each at its own rate, so a step that crosses from one
+// pool to the next is timed exactly.
+Taken planInflate(const GuestState& g, const DriverRates& r, double want, double dt,
+                  double swap_mib) {
   Taken t;
   double time = dt;
   auto take = [&](double pool, double rate) {
@@ -107,7 +109,8 @@ Taken planInflate(const GuestState& g, const DriverRates& r, double want, double
   };
   t.free = take(g.free_mib, r.from_free);
   t.cache = take(g.cache_mib, r.from_cache);
-  t.anon = take(g.anon_resident_mib, r.from_anon);
+  t.anon = take(std::min(g.anon_resident_mib, std::max(0.0, swap_mib - g.anon_swapped_mib)),
+                r.from_anon);
   return t;
 }
 
@@ -121,14 +124,15 @@ bool swapOut(GuestState& g, double mib, double swap_mib) {
   return mib - moved <= kEpsilonMib;
 }
 
-// Inflates toward `target` for one step. True if the guest must OOM-kill its workload.
-bool inflate(GuestState& g, const DriverRates& r, double target, double dt, double swap_mib) {
-  const Taken t = planInflate(g, r, g.actual_mib - target, dt);
+// Inflates toward `target` for one step. Like Linux's virtio_balloon, whose page allocations
+// never call the OOM killer (__GFP_NORETRY): with nothing left to free or swap out, the balloon
+// stops short of its target and the workload lives.
+void inflate(GuestState& g, const DriverRates& r, double target, double dt, double swap_mib) {
+  const Taken t = planInflate(g, r, g.actual_mib - target, dt, swap_mib);
   g.actual_mib -= t.total();
   g.cache_mib -= t.cache;
-  const bool fits = swapOut(g, t.anon, swap_mib);
+  swapOut(g, t.anon, swap_mib);  // fits: planInflate took no more than swap can hold
   refreshFree(g);
-  return !fits;
 }
 
 // Deflates toward `target` for one step.
@@ -250,9 +254,7 @@ void SimHost::stepGuest(Vm& vm, double dt_s, Micros end_us) {
   const DriverRates rates = driverRates(d, age);
   const double target = driverTarget(d, g.actual_mib, g.target_mib);
   if (target < g.actual_mib) {
-    if (inflate(g, rates, target, dt_s, vm.spec.swap_mib)) {
-      oomKill(vm, end_us);
-    }
+    inflate(g, rates, target, dt_s, vm.spec.swap_mib);
   } else if (target > g.actual_mib) {
     deflate(g, rates, target, dt_s);
   }
