@@ -46,14 +46,17 @@ libvirt_ensure() {
   log "started virtlogd=$started_virtlogd libvirtd=1"
 }
 
+# Stops what libvirt_ensure started and waits (10 s at most) until it is gone, so that a script
+# run right after finds no libvirtd half-way through its shutdown.
 libvirt_stop_started() {
-  if [ "$started_libvirtd" = 1 ] && [ -f /run/libvirtd.pid ]; then
-    kill "$(cat /run/libvirtd.pid)" 2>/dev/null
-    sleep 1
-  fi
-  if [ "$started_virtlogd" = 1 ] && [ -f /run/virtlogd.pid ]; then
-    kill "$(cat /run/virtlogd.pid)" 2>/dev/null
-  fi
+  local pid name
+  for name in libvirtd virtlogd; do
+    [ "$name" = libvirtd ] && [ "$started_libvirtd" != 1 ] && continue
+    [ "$name" = virtlogd ] && [ "$started_virtlogd" != 1 ] && continue
+    pid=$(cat "/run/$name.pid" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 
 # guest_xml NAME MIB DIR CMDLINE-EXTRA [STATS_PERIOD_S] [DISK]: a transient TCG guest booting
