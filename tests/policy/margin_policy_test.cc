@@ -82,18 +82,11 @@ TEST(MarginPolicyTest, KeepsRoomForARecentBurst) {
   for (const double window_s : {300.0, 0.0}) {
     MarginPolicy policy({.peak_window_s = window_s});  // wanted 200 MiB of 1000, band 150..250
     TickedGuest guest(policy, testing::defaultConfigGuards(), 1000, 1000, 200);
-    double t = 0;
-    for (; t < 60; ++t) {
-      guest.tick(t, 100);  // idle: squeezed to use + margin
-    }
+    guest.run(60, 100);                                   // idle: squeezed to use + margin
     EXPECT_NEAR(guest.targetMib(), 325, 26) << window_s;  // use + margin, within the band
-    for (const double end = t + 5; t < end;) {
-      guest.tick(++t, 500);  // a burst: 500 MiB used for 5 s
-    }
+    guest.run(5, 500);                                    // a burst: 500 MiB used for 5 s
     EXPECT_GE(guest.targetMib(), 700) << window_s;
-    for (const double end = t + 60; t < end;) {
-      guest.tick(++t, 100);  // the burst is over, for a minute
-    }
+    guest.run(60, 100);  // the burst is over, for a minute
     if (window_s > 0) {  // 400 MiB over the use, faded for 60 s of 300: 327 still kept
       EXPECT_GE(guest.targetMib(), 100 + 327 + 200 - 2);
     } else {
@@ -111,9 +104,7 @@ TEST(MarginPolicyTest, DoesNotSqueezeAGuestItHasJustMet) {
   guest.tick(1, 100);
   EXPECT_TRUE(guest.pushes().empty());
   EXPECT_EQ(guest.targetMib(), 1000);
-  for (double t = 2; t <= 30; ++t) {
-    guest.tick(t, 100);
-  }
+  guest.run(29, 100);
   EXPECT_LT(guest.targetMib(), 100 + 200 + 900 * std::exp(-2.0));  // faded for 20 of the 29 s
   EXPECT_GE(guest.targetMib(), 300);
 

@@ -73,6 +73,13 @@ class TickedGuest {
     target_kib_ = out[0].target_kib;
   }
 
+  // Ticks once a second for `seconds`, the guest using `used_mib` throughout.
+  void run(int seconds, double used_mib) {
+    for (int i = 0; i < seconds; ++i) {
+      tick(now_s_ + 1, used_mib);
+    }
+  }
+
   const std::vector<Push>& pushes() const { return pushes_; }
   double targetMib() const { return mib(target_kib_); }
   double actualMib() const { return actual_mib_; }
