@@ -20,6 +20,9 @@ constexpr double kFirstSightFadeS = 10;
 
 // `from` fading toward `to` over dt with time constant tau (0: at once); never below `to`.
 double fadeToward(double from, double to, double dt, double tau) {
+  if (from <= to) {
+    return to;  // nothing above the use to fade (the usual case: no exp)
+  }
   const double kept = tau > 0 ? std::exp(-dt / tau) : 0;
   return std::max(to, to + (from - to) * kept);
 }
@@ -50,14 +53,17 @@ void MarginPolicy::observe(Use& u, double actual_kib, double used_kib, double up
 std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
   std::vector<Decision> out;
   out.reserve(input.vms.size());
-  for (const auto& vm : input.vms) {
+  std::size_t kept = 0;  // VMs with an entry this tick
+  for (std::size_t i = 0; i < input.vms.size(); ++i) {
+    const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
     const auto available = availableKib(s);
     if (!available) {
       out.push_back({s.name, vm.target_kib, "no-stats"});
       continue;
     }
-    Use& u = use_[s.name];
+    Use& u = use_.of(i, s.name);
+    ++kept;
     const auto used = static_cast<double>(s.actual_kib - *available);
     observe(u, static_cast<double>(s.actual_kib), used,
             s.guest.last_update_s > 0 ? s.guest.last_update_s : input.now_s);
@@ -87,13 +93,13 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
                      actual - peak > wanted + band ? "first-sight" : "available-within-margin"});
     }
   }
-  forgetGoneVms(use_, input, input.vms.size());
+  use_.forgetGone(input, kept);
   return out;
 }
 
 nlohmann::json MarginPolicy::saveMemory() const {
   nlohmann::json vms = nlohmann::json::object();
-  for (const auto& [name, u] : use_) {
+  for (const auto& [name, u] : use_.all()) {
     vms[name] = {{"peak_used_kib", u.peak_kib},
                  {"first_sight_kib", u.first_sight_kib},
                  {"used_kib", u.used_kib},
@@ -113,7 +119,7 @@ Status MarginPolicy::loadMemory(const nlohmann::json& memory) {
     vm.number("seen_s", u.seen_s, 0, 1e12);
   });
   auto status = r.status();
-  use_ = status ? std::move(loaded) : decltype(use_){};
+  use_.replace(status ? std::move(loaded) : std::unordered_map<std::string, Use>{});
   return status;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "policy/per_vm_memory.h"
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -54,7 +55,7 @@ class MarginPolicy : public Policy {
   void observe(Use& u, double actual_kib, double used_kib, double update_s) const;
 
   Params p_;
-  std::unordered_map<std::string, Use> use_;  // by VM name
+  PerVmMemory<Use> use_;
 };
 
 }  // namespace balloond::policy

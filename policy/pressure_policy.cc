@@ -13,10 +13,11 @@ namespace balloond::policy {
 std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicyState& state) {
   std::vector<Decision> out;
   out.reserve(input.vms.size());
-  for (const auto& vm : input.vms) {
+  for (std::size_t i = 0; i < input.vms.size(); ++i) {
+    const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
     VmPolicyState& h = historyOf(vm, state);
-    double& refault_avg = refault_avg_kib_s_[s.name];
+    double& refault_avg = refault_avg_kib_s_.of(i, s.name);
     const double dt = observeCounters(h, s);
     if (dt > 0) {
       refault_avg += (1 - std::exp(-dt / p_.window_s)) * (refaultKibPerS(h) - refault_avg);
@@ -50,13 +51,13 @@ std::vector<Decision> PressurePolicy::decide(const PolicyInput& input, PolicySta
       out.push_back({s.name, std::llround(actual - probe), probe > 0 ? "probe" : "at-target"});
     }
   }
-  forgetGoneVms(refault_avg_kib_s_, input, input.vms.size());  // each VM has its average now
+  refault_avg_kib_s_.forgetGone(input, input.vms.size());  // each VM has its average now
   return out;
 }
 
 nlohmann::json PressurePolicy::saveMemory() const {
   nlohmann::json vms = nlohmann::json::object();
-  for (const auto& [name, rate] : refault_avg_kib_s_) {
+  for (const auto& [name, rate] : refault_avg_kib_s_.all()) {
     vms[name] = {{"refault_avg_kib_s", rate}};
   }
   return {{"vms", std::move(vms)}};
@@ -69,7 +70,8 @@ Status PressurePolicy::loadMemory(const nlohmann::json& memory) {
     vm.number("refault_avg_kib_s", loaded[name], 0, 1e15);  // KiB/s: far above any real rate
   });
   auto status = r.status();
-  refault_avg_kib_s_ = status ? std::move(loaded) : decltype(refault_avg_kib_s_){};
+  refault_avg_kib_s_.replace(status ? std::move(loaded)
+                                    : std::unordered_map<std::string, double>{});
   return status;
 }
 

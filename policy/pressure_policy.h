@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "policy/per_vm_memory.h"
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -46,7 +47,7 @@ class PressurePolicy : public Policy {
  private:
   Params p_;
   // Each VM's refault rate (KiB/s) averaged over window_s, like PSI's avg10; by VM name.
-  std::unordered_map<std::string, double> refault_avg_kib_s_;
+  PerVmMemory<double> refault_avg_kib_s_;
 };
 
 }  // namespace balloond::policy

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "policy/per_vm_memory.h"
 #include "tests/policy/test_views.h"
 
 namespace balloond::policy {
@@ -94,6 +95,35 @@ TEST(ForgetGoneVmsTest, ScansOnlyWhenTheMapHoldsMoreThanTheTickKept) {
   EXPECT_EQ(memory.size(), 3U);
   forgetGoneVms(memory, input, 2);  // one more than kept: "b" is gone
   EXPECT_EQ(memory, (std::unordered_map<std::string, int>{{"a", 1}, {"c", 3}}));
+}
+
+// Entries are found by position while the order holds, by name when it changes; VMs that
+// left are dropped and a VM that comes back starts fresh; a loaded memory replaces it all.
+TEST(PerVmMemoryTest, FindsEachVmsEntryWhateverTheOrder) {
+  PerVmMemory<int> memory;
+  memory.of(0, "a") = 1;
+  memory.of(1, "b") = 2;
+  EXPECT_EQ(memory.of(0, "a"), 1);  // the same order: by position
+  EXPECT_EQ(memory.of(1, "b"), 2);
+  EXPECT_EQ(memory.of(0, "b"), 2);  // swapped: by name
+  EXPECT_EQ(memory.of(1, "a"), 1);
+  EXPECT_EQ(memory.of(2, "c"), 0);           // new
+  for (int grow = 0; grow < 1000; ++grow) {  // rehashes: the remembered entries stay valid
+    memory.of(3, "vm" + std::to_string(grow));
+  }
+  EXPECT_EQ(memory.of(0, "b"), 2);
+  EXPECT_EQ(memory.of(1, "a"), 1);
+
+  testing::InputBuilder b;
+  b.vm("a", 1000, 1000, 500);
+  const auto input = b.build();
+  EXPECT_EQ(memory.of(0, "a"), 1);
+  memory.forgetGone(input, 1);
+  EXPECT_EQ(memory.all().size(), 1U);
+  EXPECT_EQ(memory.of(1, "b"), 0);  // came back: fresh
+  memory.replace({{"a", 7}});
+  EXPECT_EQ(memory.of(0, "a"), 7);
+  EXPECT_EQ(memory.all().size(), 1U);
 }
 
 }  // namespace
