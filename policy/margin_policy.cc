@@ -54,6 +54,11 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
   std::vector<Decision> out;
   out.reserve(input.vms.size());
   std::size_t kept = 0;  // VMs with an entry this tick
+  // Room kept for peaks that may come back is for a host that can spare it: under its reserve
+  // the peaks yield (the margin rule alone). Waiting to see a guest it has just met is for a
+  // host with more than twice its reserve: a tighter one needs the idle guests' memory now.
+  const bool host_short = input.host.available_kib < input.host_reserve_kib;
+  const bool host_tight = input.host.available_kib < 2 * input.host_reserve_kib;
   for (std::size_t i = 0; i < input.vms.size(); ++i) {
     const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
@@ -71,9 +76,9 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
     const double wanted = p_.margin * max;
     const double band = p_.hysteresis * max;
     const auto actual = static_cast<double>(s.actual_kib);
-    const double peak = std::max(u.peak_kib, used);
+    const double peak = host_short ? used : std::max(u.peak_kib, used);
     // The first-sight assumption only holds a shrink back: it never asks for more memory.
-    const double keep = std::max(peak, u.first_sight_kib);
+    const double keep = host_tight ? peak : std::max(peak, u.first_sight_kib);
     if (actual - keep > wanted + band) {
       out.push_back({s.name, satRound(keep + wanted), "available-above-margin"});
     } else if (actual - peak < wanted - band) {

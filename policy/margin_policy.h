@@ -17,7 +17,8 @@ namespace balloond::policy {
 //          toward the current one with time constant peak_window_s (0: no memory, peak = use);
 //          and a guest seen for the first time may need all it has: that assumption fades
 //          toward its use over 10 s (at most peak_window_s), so nothing is squeezed blind
-//          ("first-sight": it holds a shrink back, never asks for more)
+//          ("first-sight": it holds a shrink back, never asks for more). The peak yields while
+//          the host is under its reserve, the first-sight hold while it is under twice that
 //   room = actual - peak                          (available, were the peak to come back)
 //   room > margin + band:  shrink to peak + margin                      "available-above-margin"
 //   room < margin - band:  grow to peak + margin, and at least to use + margin plus what the use

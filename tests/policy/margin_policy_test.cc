@@ -119,6 +119,35 @@ TEST(MarginPolicyTest, DoesNotSqueezeAGuestItHasJustMet) {
   EXPECT_EQ(out[0].reason, "first-sight");
 }
 
+// Room kept for a peak and the first-sight hold are for a host that can spare them: under
+// twice its reserve the first-sight hold yields, under the reserve the peak does too.
+TEST(MarginPolicyTest, AShortHostTakesTheRoomKeptForPeaks) {
+  struct Case {
+    double host_available_mib;  // reserve 1024
+    double want_target_mib;
+    const char* want_reason;
+  };
+  const Case cases[] = {
+      {4096, 1000, "first-sight"},            // plenty: held as first seen
+      {1500, 700, "available-above-margin"},  // tight: the 500 MiB peak plus the margin
+      {800, 300, "available-above-margin"},   // short: the use plus the margin
+  };
+  for (const auto& c : cases) {
+    MarginPolicy policy({});
+    PolicyState state;
+    std::vector<Decision> out;
+    for (const auto& [now, available] : {std::pair{1.0, 500.0}, std::pair{2.0, 900.0}}) {
+      InputBuilder b;
+      b.now(now).host(16384, c.host_available_mib).reserve(1024);
+      b.vm("vm", 1000, 1000, available);  // 500 used, then 100: a peak to remember
+      out = policy.decide(b.build(), state);
+    }
+    ASSERT_EQ(out.size(), 1U);
+    EXPECT_NEAR(mib(out[0].target_kib), c.want_target_mib, 2) << c.host_available_mib;
+    EXPECT_EQ(out[0].reason, c.want_reason) << c.host_available_mib;
+  }
+}
+
 // A use rising fast is met with what it will need by the time the next push can act: the rise
 // per second between the last two reports, times two report intervals.
 TEST(MarginPolicyTest, GrowsByTheRiseItSees) {
