@@ -23,8 +23,7 @@ double fadeToward(double from, double to, double dt, double tau) {
   if (from <= to) {
     return to;  // nothing above the use to fade (the usual case: no exp)
   }
-  const double kept = tau > 0 ? std::exp(-dt / tau) : 0;
-  return std::max(to, to + (from - to) * kept);
+  return to + (from - to) * (tau > 0 ? std::exp(-dt / tau) : 0);
 }
 
 }  // namespace
@@ -58,7 +57,7 @@ std::vector<Decision> MarginPolicy::decide(const PolicyInput& input, PolicyState
   // the peaks yield (the margin rule alone). Waiting to see a guest it has just met is for a
   // host with more than twice its reserve: a tighter one needs the idle guests' memory now.
   const bool host_short = input.host.available_kib < input.host_reserve_kib;
-  const bool host_tight = input.host.available_kib < 2 * input.host_reserve_kib;
+  const bool host_tight = input.host.available_kib < satMul(2, input.host_reserve_kib);
   for (std::size_t i = 0; i < input.vms.size(); ++i) {
     const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
