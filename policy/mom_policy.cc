@@ -34,6 +34,25 @@ double average(const Window& window) {
 
 }  // namespace
 
+void MomPolicy::Window::push(int64_t value, std::size_t size) {
+  if (values.size() < size) {
+    values.push_back(value);
+    return;
+  }
+  values[oldest] = value;
+  oldest = (oldest + 1) % values.size();
+}
+
+double MomPolicy::Window::average() const {
+  return ::balloond::policy::average(values);  // order does not matter
+}
+
+std::vector<int64_t> MomPolicy::Window::oldestFirst() const {
+  std::vector<int64_t> out(values.begin() + static_cast<std::ptrdiff_t>(oldest), values.end());
+  out.insert(out.end(), values.begin(), values.begin() + static_cast<std::ptrdiff_t>(oldest));
+  return out;
+}
+
 std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /*state*/) {
   // (defvar host_free_percent (/ (Host.StatAvg "mem_free") Host.mem_available))
   const auto& host = input.host;
@@ -49,20 +68,22 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /
   std::vector<Decision> out;
   out.reserve(input.vms.size());
   std::size_t windowed = 0;  // VMs whose windows this tick touched
-  for (const auto& vm : input.vms) {
+  for (std::size_t i = 0; i < input.vms.size(); ++i) {
+    const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
     if (!s.guest.unused_kib) {  // a mandatory stat: no decision without it, as in MOM
       out.push_back({s.name, vm.target_kib, "mom-no-stats"});
       continue;
     }
-    VmWindows& h = memory_.vms[s.name];
+    VmWindows& h = memory_.vms.of(i, s.name);
     ++windowed;
-    pushWindow(h.actual_kib, s.actual_kib, p_.sample_window);
-    pushWindow(h.unused_kib, *s.guest.unused_kib, p_.sample_window);
+    const auto window = static_cast<std::size_t>(p_.sample_window);
+    h.actual_kib.push(s.actual_kib, window);
+    h.unused_kib.push(*s.guest.unused_kib, window);
     const auto cur = static_cast<double>(s.actual_kib);         // guest.balloon_cur
     const auto max = static_cast<double>(s.max_kib);            // guest.balloon_max
     const auto min = static_cast<double>(vm.limits.floor_kib);  // guest.balloon_min
-    const double used = average(h.actual_kib) - average(h.unused_kib);
+    const double used = h.actual_kib.average() - h.unused_kib.average();
     const auto big_enough = [&](double v) { return std::abs(v - cur) > p_.min_change * cur; };
 
     if (shrinking) {  // shrink_guest
@@ -88,14 +109,15 @@ std::vector<Decision> MomPolicy::decide(const PolicyInput& input, PolicyState& /
       }
     }
   }
-  forgetGoneVms(memory_.vms, input, windowed);
+  memory_.vms.forgetGone(input, windowed);
   return out;
 }
 
 nlohmann::json MomPolicy::saveMemory() const {
   nlohmann::json vms = nlohmann::json::object();
-  for (const auto& [name, w] : memory_.vms) {
-    vms[name] = {{"actual_window_kib", w.actual_kib}, {"unused_window_kib", w.unused_kib}};
+  for (const auto& [name, w] : memory_.vms.all()) {
+    vms[name] = {{"actual_window_kib", w.actual_kib.oldestFirst()},
+                 {"unused_window_kib", w.unused_kib.oldestFirst()}};
   }
   return {{"host_free_history", memory_.host_free}, {"vms", std::move(vms)}};
 }
@@ -104,16 +126,22 @@ Status MomPolicy::loadMemory(const nlohmann::json& memory) {
   // Windows longer than this run's sample_history_length lose their oldest samples, as the next
   // tick would drop them.
   const auto keep = static_cast<std::size_t>(p_.sample_window);
-  Memory loaded;
+  std::deque<double> host_free;
+  std::unordered_map<std::string, VmWindows> vms;
   MemoryReader r(memory, "memory");
-  r.fractions("host_free_history", loaded.host_free, keep);
+  r.fractions("host_free_history", host_free, keep);
   r.each("vms", [&](const std::string& name, MemoryReader& vm) {
-    VmWindows& w = loaded.vms[name];
-    vm.kibs("actual_window_kib", w.actual_kib, keep);
-    vm.kibs("unused_window_kib", w.unused_kib, keep);
+    VmWindows& w = vms[name];
+    vm.kibs("actual_window_kib", w.actual_kib.values, keep);
+    vm.kibs("unused_window_kib", w.unused_kib.values, keep);
   });
   auto status = r.status();
-  memory_ = status ? std::move(loaded) : Memory{};
+  if (!status) {
+    host_free.clear();
+    vms.clear();
+  }
+  memory_.host_free = std::move(host_free);
+  memory_.vms.replace(std::move(vms));
   return status;
 }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/per_vm_memory.h"
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -40,16 +41,24 @@ class MomPolicy : public Policy {
   Status loadMemory(const nlohmann::json& memory) override;
 
  private:
-  // One VM's last samples of balloon_cur (actual) and mem_unused, newest last. Vectors, not
-  // deques: an empty deque allocates, and there is one of these per VM.
+  // The last `size` samples of one statistic, a ring: once full, a new sample overwrites the
+  // oldest in place (no shifting, no allocation after the first `size` ticks).
+  struct Window {
+    std::vector<int64_t> values;
+    std::size_t oldest = 0;  // where the oldest sample is, once the ring is full
+    void push(int64_t value, std::size_t size);
+    [[nodiscard]] double average() const;
+    [[nodiscard]] std::vector<int64_t> oldestFirst() const;
+  };
+  // One VM's last samples of balloon_cur (actual) and mem_unused.
   struct VmWindows {
-    std::vector<int64_t> actual_kib;
-    std::vector<int64_t> unused_kib;
+    Window actual_kib;
+    Window unused_kib;
   };
   // What MOM's StatAvg remembers between ticks.
   struct Memory {
     std::deque<double> host_free;  // host free fractions, newest last
-    std::unordered_map<std::string, VmWindows> vms;
+    PerVmMemory<VmWindows> vms;
   };
 
   Params p_;

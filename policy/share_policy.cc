@@ -50,12 +50,11 @@ std::vector<double> shareAllocation(const std::vector<ShareClaim>& claims, doubl
   // bisection took 30-40 over every VM. Always bracketed: total(lo) < memory_kib <= total(hi);
   // done when the bracket is as narrow as bisection made it (about 1 KiB per VM), or total(lo)
   // is within a quarter KiB of memory_kib either way (every VM's share rounds to the exact KiB).
-  const double tolerance = static_cast<double>(claims.size());
+  const auto tolerance = static_cast<double>(claims.size());
   constexpr double kCloseKib = 0.25;
-  double f_lo = total(lo) - memory_kib;  // true values at the ends
-  double f_hi = total(hi) - memory_kib;
+  double f_lo = total(lo) - memory_kib;  // the true value at the low end
   double w_lo = f_lo;  // the weights the next guess uses: halved when the same end moves twice
-  double w_hi = f_hi;
+  double w_hi = total(hi) - memory_kib;
   int side = 0;  // -1: lo moved last, 1: hi moved last
   for (int i = 0; i < 64 && (hi - lo) * shares > tolerance && f_lo < -kCloseKib; ++i) {
     double mid = w_hi > w_lo ? lo - w_lo * (hi - lo) / (w_hi - w_lo) : (lo + hi) / 2;
@@ -76,7 +75,7 @@ std::vector<double> shareAllocation(const std::vector<ShareClaim>& claims, doubl
       side = -1;
     } else {
       hi = mid;
-      f_hi = w_hi = f_mid;
+      w_hi = f_mid;
       if (side == 1) {
         w_lo /= 2;
       }
@@ -98,7 +97,8 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
   std::vector<Decision> out;
   claims.reserve(input.vms.size());
   managed.reserve(input.vms.size());
-  for (const auto& vm : input.vms) {
+  for (std::size_t i = 0; i < input.vms.size(); ++i) {
+    const VmView& vm = input.vms[i];
     const VmSample& s = *vm.sample;
     if (vm.limits.excluded || vm.ack == AckState::kExcluded || vm.ack == AckState::kNoDriver) {
       continue;
@@ -111,7 +111,7 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
       const bool pressured = refaultKibPerS(h) > p_.pressure_kib_s;
       active = pressured ? 1.0 : static_cast<double>(usedKib(s)) / actual;
     }
-    ActiveFraction& a = active_[s.name];
+    ActiveFraction& a = active_.of(i, s.name);
     if (a.fast < 0) {
       a.fast = a.slow = active;
     }
@@ -127,7 +127,7 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
     managed.push_back(&vm);
     managed_actual = satAdd(managed_actual, s.actual_kib);
   }
-  forgetGoneVms(active_, input, managed.size());  // each managed VM has its fraction now
+  active_.forgetGone(input, managed.size());  // each managed VM has its fraction now
   const auto& host = input.host;
   const double keep_free = std::max(static_cast<double>(input.host_reserve_kib),
                                     p_.host_free_target * static_cast<double>(host.total_kib));
@@ -147,7 +147,7 @@ std::vector<Decision> SharePolicy::decide(const PolicyInput& input, PolicyState&
 
 nlohmann::json SharePolicy::saveMemory() const {
   nlohmann::json vms = nlohmann::json::object();
-  for (const auto& [name, a] : active_) {
+  for (const auto& [name, a] : active_.all()) {
     vms[name] = {{"active_fast", a.fast}, {"active_slow", a.slow}};
   }
   return {{"vms", std::move(vms)}};
@@ -162,7 +162,7 @@ Status SharePolicy::loadMemory(const nlohmann::json& memory) {
     vm.number("active_slow", a.slow, -1, 1);
   });
   auto status = r.status();
-  active_ = status ? std::move(loaded) : decltype(active_){};
+  active_.replace(status ? std::move(loaded) : decltype(loaded){});
   return status;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "policy/per_vm_memory.h"
 #include "policy/policy.h"
 
 namespace balloond::policy {
@@ -49,7 +50,7 @@ class SharePolicy : public Policy {
   };
 
   Params p_;
-  std::unordered_map<std::string, ActiveFraction> active_;  // by VM name
+  PerVmMemory<ActiveFraction> active_;  // by VM name
 };
 
 // One VM's claim for the share allocation, in KiB.
