@@ -282,12 +282,15 @@ void Controller::pushChanges(const std::vector<policy::Decision>& decisions, dou
   // The guards keep the views' order (skipping unmanaged VMs): walk both together.
   size_t i = 0;
   for (const auto& d : decisions) {
-    while (i < views_.size() && views_[i].sample->name != d.vm) {
+    while (i < views_.size() && !policy::sameVm(views_[i].sample->name, d.vm)) {
       ++i;
     }
-    const VmRecord& record = i < views_.size() ? *view_records_[i] : records_.at(d.vm);
-    if (d.target_kib != record.target_kib) {
-      push(d.vm, d.target_kib, std::string(d.reason), now_s, report);
+    const auto found = i < views_.size() ? records_.end() : records_.find(d.vm);
+    const VmRecord* record = i < views_.size()         ? view_records_[i]
+                             : found != records_.end() ? &found->second
+                                                       : nullptr;  // not a VM of this tick
+    if (record != nullptr && d.target_kib != record->target_kib) {
+      push(std::string(d.vm), d.target_kib, std::string(d.reason), now_s, report);
     }
     if (i == views_.size()) {
       i = 0;  // not in order after all: look the rest up from the start

@@ -168,7 +168,7 @@ class Controller {
   AckTracker tracker_;
   SampleChecker checker_;
   policy::PolicyState policy_state_;
-  std::map<std::string, VmRecord> records_;
+  std::map<std::string, VmRecord, std::less<>> records_;
   Snapshot snapshot_;
   std::vector<policy::VmView> views_;  // this tick's views, pointing into snapshot_
   std::vector<VmRecord*> view_records_;

@@ -93,7 +93,7 @@ Result<nlohmann::json> evaluateDump(const StateDump& dump, const config::Config&
 
   std::map<std::string, const policy::Decision*> by_vm;
   for (const auto& d : guarded) {
-    by_vm[d.vm] = &d;
+    by_vm.insert_or_assign(std::string(d.vm), &d);
   }
   nlohmann::json decisions = nlohmann::json::array();
   for (const auto& view : input.vms) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -37,45 +38,95 @@ int64_t inflateStepKib(const VmView& vm, const Guards& guards, bool emergency) {
 
 namespace {
 
-// A target and the trail of what shaped it: the policy's reason plus any guards, appended.
+// The guards that can shape a target, by the number a trail records (0: none).
+constexpr std::array<std::string_view, 12> kGuardNames = {"",
+                                                          "stuck-hold",
+                                                          "grow-in-flight",
+                                                          "stale-stats",
+                                                          "not-following",
+                                                          "grow-holdoff",
+                                                          "inflate-step",
+                                                          "deflate-step",
+                                                          "floor",
+                                                          "ceiling",
+                                                          "host-emergency",
+                                                          "host-reserve"};
+enum Guard : uint8_t {
+  kStuckHold = 1,
+  kGrowInFlight,
+  kStaleStats,
+  kNotFollowing,
+  kGrowHoldoff,
+  kInflateStep,
+  kDeflateStep,
+  kFloor,
+  kCeiling,
+  kHostEmergency,
+  kHostReserve,
+};
+
+// A target and the trail of what shaped it: the policy's reason plus any guards, appended. The
+// trail packs a guard number per 4 bits, first in the lowest, so that a slot stays small.
 struct Shaped {
-  // Each guard below calls set() at most once per VM per tick: 11 calls in all.
-  static constexpr std::size_t kMaxTrail = 12;
+  // Each guard below calls set() at most once per VM per tick (stuck-hold twice): 12 calls in all.
+  static constexpr int kMaxTrail = 16;
   int64_t target_kib = 0;
-  std::string_view reason;                     // the policy's
-  std::array<const char*, kMaxTrail> trail{};  // the guards that changed it, in order
-  std::size_t trail_size = 0;
-  void set(int64_t kib, const char* guard) {
+  std::string_view reason;  // the policy's
+  uint64_t trail = 0;       // the guards that changed it, in order
+  int trail_size = 0;
+  void set(int64_t kib, Guard guard) {
     if (kib != target_kib) {
       target_kib = kib;
       if (trail_size < kMaxTrail) {
-        trail.at(trail_size++) = guard;
+        trail |= static_cast<uint64_t>(guard) << (4 * trail_size++);
       }
     }
   }
 };
 
+// The text of a policy reason and a guard trail, "rule/guard/guard...".
+std::string reasonText(std::string_view reason, uint64_t trail) {
+  std::string text(reason);
+  for (; trail != 0; trail >>= 4) {
+    text += '/';
+    text += kGuardNames.at(trail & 0xf);
+  }
+  return text;
+}
+
 // "rule/guard/guard..." for a shaped target, in storage that lives as long as the process: the
 // combinations of policy tokens and guard trails are few (each guard at most once, in a fixed
-// order), and interning them spares an allocation per VM per tick.
+// order), and interning them spares an allocation per VM per tick. Each thread remembers what it
+// found by the reason's address (policies pass literals or interned tokens, which never move), so
+// the usual lookup builds no text and takes no lock.
 std::string_view composedReason(const Shaped& s) {
   if (s.trail_size == 0) {
     return s.reason;
   }
+  struct Key {
+    const char* data;
+    std::size_t size;
+    uint64_t trail;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<const void*>{}(k.data) ^ (k.size * 0x9e3779b97f4a7c15ULL) ^
+             std::hash<uint64_t>{}(k.trail * 0xff51afd7ed558ccdULL);
+    }
+  };
+  thread_local std::unordered_map<Key, std::string_view, KeyHash> seen;
+  const Key key{s.reason.data(), s.reason.size(), s.trail};
+  if (auto it = seen.find(key); it != seen.end()) {
+    return it->second;
+  }
   static std::mutex mutex;
   static std::unordered_set<std::string> reasons;
-  thread_local std::string key;
-  key.assign(s.reason);
-  for (std::size_t i = 0; i < s.trail_size; ++i) {
-    key += '/';
-    key += s.trail.at(i);
-  }
+  std::string text = reasonText(s.reason, s.trail);
   const std::lock_guard lock(mutex);
-  auto it = reasons.find(key);
-  if (it == reasons.end()) {
-    it = reasons.insert(key).first;
-  }
-  return *it;
+  const std::string_view interned = *reasons.insert(std::move(text)).first;
+  seen.emplace(key, interned);
+  return interned;
 }
 
 // One managed VM while the guards run: its view, its shaped target and its urgency.
@@ -102,41 +153,40 @@ void guardOne(Slot& slot, const Guards& g, const PolicyState& state, double now_
   Shaped& out = slot.shaped;
   const int64_t actual = vm.sample->actual_kib;
   if (vm.shrink_blocked && out.target_kib < actual) {
-    out.set(std::max(vm.target_kib, actual), "stuck-hold");
+    out.set(std::max(vm.target_kib, actual), kStuckHold);
   }
   if (vm.grow_blocked && out.target_kib > actual) {
-    out.set(std::min(vm.target_kib, actual), "stuck-hold");
+    out.set(std::min(vm.target_kib, actual), kStuckHold);
   }
   // A grow in flight (or given within the hold-off): the guest has not received that memory yet,
   // so what it reports now is no reason to take back the target in force.
   if (!slot.urgent && !vm.grow_blocked && out.target_kib < vm.target_kib &&
       vm.target_kib > actual &&
       (vm.ack == AckState::kConverging || heldOff(slot, g, state, now_s))) {
-    out.set(vm.target_kib, "grow-in-flight");
+    out.set(vm.target_kib, kGrowInFlight);
   }
   if (out.target_kib < actual) {
     if (!vm.stats_fresh) {
-      out.set(actual, "stale-stats");
+      out.set(actual, kStaleStats);
     }
     if (!canShrink(vm.ack)) {
-      out.set(actual, "not-following");
+      out.set(actual, kNotFollowing);
     }
     const int64_t held = std::min(vm.target_kib, actual);  // no further than already asked
     if (!slot.urgent && out.target_kib < held && heldOff(slot, g, state, now_s)) {
-      out.set(held, "grow-holdoff");
+      out.set(held, kGrowHoldoff);
     }
     if (!slot.urgent) {
-      out.set(std::max(out.target_kib, satSub(actual, inflateStepKib(vm, g, false))),
-              "inflate-step");
+      out.set(std::max(out.target_kib, satSub(actual, inflateStepKib(vm, g, false))), kInflateStep);
     }
   } else if (out.target_kib > actual) {
-    out.set(std::min(out.target_kib, satAdd(actual, g.deflate_step_kib)), "deflate-step");
+    out.set(std::min(out.target_kib, satAdd(actual, g.deflate_step_kib)), kDeflateStep);
   }
   // A guest stuck growing cannot take what it needs: only the configured floor still binds.
   const int64_t floor = vm.grow_blocked ? std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)
                                         : effectiveFloorKib(vm, g);
-  out.set(std::max(out.target_kib, floor), "floor");
-  out.set(std::min(out.target_kib, vm.limits.ceiling_kib), "ceiling");
+  out.set(std::max(out.target_kib, floor), kFloor);
+  out.set(std::min(out.target_kib, vm.limits.ceiling_kib), kCeiling);
   const bool small = std::abs(out.target_kib - vm.target_kib) < g.min_change_kib;
   // The need-based part of the floor moves with every report: a target in force within the
   // deadband under it stays, like any small change. A configured floor and the ceiling bind.
@@ -157,6 +207,54 @@ double urgency(const VmView& vm) {
   return static_cast<double>(*s.guest.available_kib) / static_cast<double>(s.actual_kib);
 }
 
+// A double as an unsigned key that sorts the same way (IEEE 754: flip the sign bit of a
+// positive number, every bit of a negative one).
+uint64_t orderedKey(double d) {
+  const auto bits = std::bit_cast<uint64_t>(d == 0 ? 0.0 : d);  // -0 sorts as 0
+  return (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+}
+
+// The slots' positions (of `which`, given in input order) by urgency, most pressured first
+// (`most_pressured_first`) or least; ties in input order. A stable radix sort on the urgency's
+// bits, eight passes over plain (key, position) pairs: with thousands of VMs a comparison sort
+// through pointers to the slots was a fifth of a tick.
+std::vector<uint32_t> byUrgency(const std::vector<Slot>& slots, const std::vector<uint32_t>& which,
+                                bool most_pressured_first) {
+  struct Ranked {
+    uint64_t key;
+    uint32_t position;
+  };
+  std::vector<Ranked> ranked;
+  ranked.reserve(which.size());
+  for (const uint32_t i : which) {
+    const double u = slots[i].urgency;
+    ranked.push_back({orderedKey(most_pressured_first ? u : -u), i});
+  }
+  std::vector<Ranked> buffer(ranked.size());
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::array<std::size_t, 257> start{};
+    for (const Ranked& r : ranked) {
+      ++start.at(((r.key >> shift) & 0xff) + 1);
+    }
+    if (start.at(((ranked.empty() ? 0 : ranked[0].key >> shift) & 0xff) + 1) == ranked.size()) {
+      continue;  // every key has the same byte here: this pass would not move anything
+    }
+    for (std::size_t b = 1; b < start.size(); ++b) {
+      start.at(b) += start.at(b - 1);
+    }
+    for (const Ranked& r : ranked) {
+      buffer[start.at((r.key >> shift) & 0xff)++] = r;
+    }
+    ranked.swap(buffer);
+  }
+  std::vector<uint32_t> order;
+  order.reserve(ranked.size());
+  for (const Ranked& r : ranked) {
+    order.push_back(r.position);
+  }
+  return order;
+}
+
 // Host available under the reserve: take the shortfall back with emergency-sized steps, from the
 // least pressured VMs first (highest available fraction), never below a floor, never from a VM
 // that cannot shrink now (stale stats, stuck, within its grow hold-off).
@@ -166,19 +264,21 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
     return;
   }
   int64_t remaining = g.host_reserve_kib - input.host.available_kib;
-  std::vector<Slot*> order;
-  order.reserve(slots.size());
-  for (Slot& s : slots) {  // what targets already take back counts
+  std::vector<uint32_t> all;
+  all.reserve(slots.size());
+  for (uint32_t i = 0; i < slots.size(); ++i) {  // what targets already take back counts
+    const Slot& s = slots[i];
     remaining -= std::max<int64_t>(0, s.vm->sample->actual_kib - s.shaped.target_kib);
-    order.push_back(&s);
+    all.push_back(i);
   }
-  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) {
-    return a->urgency > b->urgency || (a->urgency == b->urgency && a < b);  // ties: input order
-  });
-  for (Slot* slot : order) {
+  if (remaining <= 0) {
+    return;
+  }
+  for (const uint32_t i : byUrgency(slots, all, /*most_pressured_first=*/false)) {
     if (remaining <= 0) {
       return;
     }
+    Slot* slot = &slots[i];
     const VmView& vm = *slot->vm;
     if (!vm.stats_fresh || !canShrink(vm.ack) || vm.shrink_blocked ||
         heldOff(*slot, g, state, input.now_s)) {
@@ -191,7 +291,7 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
     const int64_t from = std::min(s.target_kib, actual);
     const int64_t take = std::min(remaining, from - lowest);
     if (take > 0) {
-      s.set(from - take, "host-emergency");
+      s.set(from - take, kHostEmergency);
       remaining -= take;
     }
   }
@@ -201,11 +301,12 @@ void applyEmergency(const PolicyInput& input, std::vector<Slot>& slots, const Gu
 // a VM's need-based floor (what it uses plus the margin) may also take the reserve, but never
 // more than the host has; a configured floor always wins.
 void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const Guards& g) {
-  std::vector<Slot*> order;
+  std::vector<uint32_t> growing;
   int64_t wanted = 0;
-  for (Slot& s : slots) {
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    const Slot& s = slots[i];
     if (s.shaped.target_kib > s.vm->sample->actual_kib) {
-      order.push_back(&s);
+      growing.push_back(i);
       wanted = satAdd(wanted, s.shaped.target_kib - s.vm->sample->actual_kib);
     }
   }
@@ -213,11 +314,9 @@ void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const 
   if (wanted <= budget) {
     return;  // every VM gets all it asked for: who goes first does not matter
   }
-  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) {
-    return a->urgency < b->urgency || (a->urgency == b->urgency && a < b);  // ties: input order
-  });
   int64_t spare = std::max<int64_t>(0, input.host.available_kib);
-  for (Slot* slot : order) {
+  for (const uint32_t i : byUrgency(slots, growing, /*most_pressured_first=*/true)) {
+    Slot* slot = &slots[i];
     const VmView& vm = *slot->vm;
     Shaped& s = slot->shaped;
     const int64_t actual = vm.sample->actual_kib;
@@ -231,7 +330,7 @@ void applyHostReserve(const PolicyInput& input, std::vector<Slot>& slots, const 
       spare -= extra;
       s.set(std::max({satAdd(satAdd(actual, granted), extra), std::min(vm.target_kib, actual),
                       std::min(vm.limits.floor_kib, vm.limits.ceiling_kib)}),
-            "host-reserve");
+            kHostReserve);
     }
   }
 }
@@ -244,7 +343,7 @@ std::vector<const Decision*> matchDecisions(const PolicyInput& input,
   size_t j = 0;
   bool in_order = true;
   for (const auto& d : proposed) {
-    while (j < input.vms.size() && input.vms[j].sample->name != d.vm) {
+    while (j < input.vms.size() && !sameVm(input.vms[j].sample->name, d.vm)) {
       ++j;
     }
     if (j == input.vms.size()) {

@@ -26,7 +26,9 @@ struct PolicyInput {
 
 // One VM's proposed target and why.
 struct Decision {
-  std::string vm;
+  // The VM's name, in storage that outlives the decision: its sample's name (the snapshot lives
+  // through the tick). No copy per VM per tick.
+  std::string_view vm;
   int64_t target_kib = 0;
   // A short stable token, e.g. "available-above-margin", in storage that outlives the decision:
   // a literal, or a reason the guards composed (kept for the process's life). No allocation
@@ -34,6 +36,11 @@ struct Decision {
   std::string_view reason;
   bool urgent = false;  // an operator's request: no inflate step limit, no grow hold-off
 };
+
+// Is `vm` (a decision's) the name `name`? Usually the very same characters: checked first.
+inline bool sameVm(const std::string& name, std::string_view vm) {
+  return (name.data() == vm.data() && name.size() == vm.size()) || name == vm;
+}
 
 // A named, documented numeric parameter that a policy accepts, with its valid range.
 struct ParamInfo {

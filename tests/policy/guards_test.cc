@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "tests/policy/test_views.h"
 
 namespace balloond::policy {
@@ -96,6 +101,33 @@ TEST(GuardsTest, GrowthComesOutOfTheHostReserveMostPressuredFirst) {
   EXPECT_EQ(out[0].reason, "p/host-reserve");
   EXPECT_EQ(mib(out[1].target_kib), 1424);
   EXPECT_EQ(out[1].reason, "p");
+}
+
+// Many VMs, few distinct urgencies (ties): the budget goes to the most pressured first and, among
+// equals, to the earlier in the input.
+TEST(GuardsTest, TheHostReserveOrderHoldsForManyVmsWithTies) {
+  constexpr int kVms = 300;
+  InputBuilder b;
+  b.host(1'000'000, 1024 + kVms / 2.0 * 16);  // budget: 16 MiB for half of them
+  std::vector<Decision> proposed;
+  std::vector<std::pair<double, int>> expected_order;  // (available, input position)
+  for (int i = 0; i < kVms; ++i) {
+    const double available = 100.0 * ((i * 7) % 5 + 1);  // 100, 300, 500, 200, 400, ...
+    b.vm("vm" + std::to_string(i), 4096, 2048, available);
+    expected_order.emplace_back(available, i);
+  }
+  const PolicyInput& input = b.build();
+  for (const auto& vm : input.vms) {
+    proposed.push_back({vm.sample->name, mibToKib(2048 + 16), "p"});
+  }
+  auto out = applyGuards(input, proposed, defaultGuards(), {});
+  ASSERT_EQ(out.size(), static_cast<size_t>(kVms));
+  std::sort(expected_order.begin(), expected_order.end());
+  for (int k = 0; k < kVms; ++k) {
+    const int i = expected_order[k].second;
+    EXPECT_EQ(mib(out[i].target_kib), k < kVms / 2 ? 2048 + 16 : 2048)
+        << "vm" << i << " rank " << k;
+  }
 }
 
 TEST(GuardsTest, TheFloorWinsOverTheHostReserve) {
