@@ -66,6 +66,44 @@ class EventThread {
   std::thread thread_;
 };
 
+// Runs a worker's jobs on libvirt's event thread: a timeout, disabled until wake() makes it fire
+// at once; its callback disables it again and drains the worker's queue. The libvirt calls the
+// jobs make then re-arm the connection's socket and keepalive timer from the loop's own thread,
+// which wakes nobody (from any other thread each re-arm wakes the loop: 3-4 wake-ups a call).
+class EventLoopHost : public Worker::Host {
+ public:
+  // nullptr when libvirt's loop cannot take a timeout.
+  static std::unique_ptr<Worker::Host> make(std::function<void()> drain) {
+    auto host = std::unique_ptr<EventLoopHost>(new EventLoopHost());
+    host->timer_ = virEventAddTimeout(
+        -1, onTimer,
+        new std::function<void()>(std::move(drain)),  // NOLINT(cppcoreguidelines-owning-memory)
+        freeDrain);
+    virResetLastError();
+    return host->timer_ < 0 ? nullptr : std::move(host);
+  }
+  ~EventLoopHost() override {
+    virEventRemoveTimeout(timer_);  // libvirt frees the drain once no callback runs
+  }
+  EventLoopHost(const EventLoopHost&) = delete;
+  EventLoopHost& operator=(const EventLoopHost&) = delete;
+  EventLoopHost(EventLoopHost&&) = delete;
+  EventLoopHost& operator=(EventLoopHost&&) = delete;
+
+  void wake() override { virEventUpdateTimeout(timer_, 0); }
+
+ private:
+  EventLoopHost() = default;
+  static void onTimer(int timer, void* opaque) {
+    virEventUpdateTimeout(timer, -1);
+    (*static_cast<std::function<void()>*>(opaque))();
+  }
+  static void freeDrain(void* opaque) {
+    delete static_cast<std::function<void()>*>(opaque);  // NOLINT(cppcoreguidelines-owning-memory)
+  }
+  int timer_ = -1;
+};
+
 // Where event callbacks put what they hear. Shared with libvirt through the callbacks' opaque
 // pointer, which libvirt frees (through freeInbox) once it will not call them any more.
 struct Inbox {
@@ -124,6 +162,10 @@ class RealApi : public Api {
   RealApi& operator=(const RealApi&) = delete;
   RealApi(RealApi&&) = delete;
   RealApi& operator=(RealApi&&) = delete;
+
+  [[nodiscard]] Worker::HostFactory workerHost() const override {
+    return [](std::function<void()> drain) { return EventLoopHost::make(std::move(drain)); };
+  }
 
   CallError open(const std::string& uri) override {
     close();

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/libvirt/worker.h"
 #include "proto/types.h"
 
 namespace balloond::libvirt {
@@ -53,8 +54,8 @@ struct Event {
 
 // The libvirt C API, as much of it as the channel uses. One real implementation (RealApi, over
 // libvirt.so) and a fake in the tests. Calls are made from one thread, the libvirt channel's
-// worker, never two at once; events are queued by libvirt's event thread and collected with
-// takeEvents() (which takes the queue under its lock).
+// worker (workerHost), never two at once; events are queued by libvirt's event thread and collected
+// with takeEvents() (which takes the queue under its lock).
 class Api {
  public:
   Api() = default;
@@ -83,6 +84,9 @@ class Api {
   virtual CallError nodeMemory(HostSample& out) = 0;
   // Events queued since the last call, oldest first.
   virtual std::vector<Event> takeEvents() = 0;
+  // Where the channel's worker runs these calls: empty, a thread of its own (the fakes); the
+  // real API runs them on libvirt's event thread, where they wake no other thread.
+  [[nodiscard]] virtual Worker::HostFactory workerHost() const { return {}; }
 };
 
 // Whether the connected `uri` names a hypervisor on this host, whose memory /proc/meminfo tells:

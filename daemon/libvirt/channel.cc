@@ -75,7 +75,8 @@ LibvirtChannel::LibvirtChannel(std::unique_ptr<libvirt::Api> api, config::Libvir
                                Clock clock, LibvirtWaits waits)
     : clock_(std::move(clock)),
       waits_(waits),
-      core_(std::make_shared<Core>(std::move(api), std::move(spec))) {
+      core_(std::make_shared<Core>(std::move(api), std::move(spec))),
+      worker_(core_->session.workerHost()) {
   if (!clock_) {
     clock_ = wallSeconds;
   }

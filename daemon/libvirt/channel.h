@@ -82,7 +82,7 @@ class LibvirtChannel : public Channel {
   LibvirtWaits waits_;
   std::shared_ptr<Core> core_;    // shared with the jobs: a detached worker keeps it alive
   std::optional<Snapshot> last_;  // the last snapshot read() returned; none after a failed read
-  libvirt::Worker worker_;        // last: stopped before the rest goes
+  libvirt::Worker worker_;        // last: stopped before the rest goes; on the API's host
 };
 
 }  // namespace balloond

@@ -50,6 +50,8 @@ class Session {
   // Closes the connection; the next read() connects again.
   void close();
   void onCall(CallHook hook) { on_call_ = std::move(hook); }
+  // Where the calls should run (Api::workerHost).
+  [[nodiscard]] Worker::HostFactory workerHost() const { return api_->workerHost(); }
 
   // The acknowledgements heard from one VM: BALLOON_CHANGE events.
   struct Ack {

@@ -17,6 +17,27 @@ struct Worker::State {
   bool stopping = false;  // no more posts
   bool quit = false;      // the thread ends once idle
 
+  // On a host's thread: runs every queued job, then returns to the host's loop.
+  void drain() {
+    std::unique_lock lock(mutex);
+    while (!jobs.empty()) {
+      runOne(lock);
+    }
+  }
+
+  // The next job, with `lock` released while it runs.
+  void runOne(std::unique_lock<std::mutex>& lock) {
+    std::function<void()> job = std::move(jobs.front());
+    jobs.pop_front();
+    busy = true;
+    lock.unlock();
+    job();
+    job = nullptr;  // what it captured goes now, outside the lock
+    lock.lock();
+    busy = false;
+    changed.notify_all();
+  }
+
   void run() {
     std::unique_lock lock(mutex);
     for (;;) {
@@ -24,40 +45,43 @@ struct Worker::State {
       if (jobs.empty()) {
         return;  // quit, and nothing left
       }
-      std::function<void()> job = std::move(jobs.front());
-      jobs.pop_front();
-      busy = true;
-      lock.unlock();
-      job();
-      job = nullptr;  // what it captured goes now, outside the lock
-      lock.lock();
-      busy = false;
-      changed.notify_all();
+      runOne(lock);
     }
   }
 };
 
-Worker::Worker() : state_(std::make_shared<State>()) {
-  thread_ = std::thread([state = state_] { state->run(); });
+Worker::Worker(const HostFactory& host) : state_(std::make_shared<State>()) {
+  if (host) {
+    host_ = host([state = state_] { state->drain(); });
+  }
+  if (!host_) {  // none asked for, or the host could not take it
+    thread_ = std::thread([state = state_] { state->run(); });
+  }
 }
 
 Worker::~Worker() {
-  if (thread_.joinable()) {
+  if (thread_.joinable() || host_) {
     stop(std::chrono::milliseconds(0));
   }
 }
 
 void Worker::post(std::function<void()> job) {
-  const std::lock_guard lock(state_->mutex);
-  if (state_->stopping) {
-    return;
+  bool idle = false;
+  {
+    const std::lock_guard lock(state_->mutex);
+    if (state_->stopping) {
+      return;
+    }
+    // A busy thread looks at the queue again before it waits: only an idle one needs waking (a
+    // wake per post costs the poster a system call, per push on a tick that sets many targets).
+    idle = state_->jobs.empty() && !state_->busy;
+    state_->jobs.push_back(std::move(job));
+    if (idle && !host_) {
+      state_->changed.notify_all();
+    }
   }
-  // A busy thread looks at the queue again before it waits: only an idle one needs waking (a
-  // wake per post costs the poster a system call, per push on a tick that sets many targets).
-  const bool idle = state_->jobs.empty() && !state_->busy;
-  state_->jobs.push_back(std::move(job));
-  if (idle) {
-    state_->changed.notify_all();
+  if (idle && host_) {
+    host_->wake();  // outside the lock: the host takes its own
   }
 }
 
@@ -69,7 +93,7 @@ bool Worker::waitIdle(std::chrono::milliseconds timeout) {
 
 Worker::Stopped Worker::stop(std::chrono::milliseconds wait) {
   Stopped stopped;
-  if (!thread_.joinable()) {
+  if (!thread_.joinable() && !host_) {
     return stopped;
   }
   std::deque<std::function<void()>> dropped;  // destroyed outside the lock
@@ -83,7 +107,9 @@ Worker::Stopped Worker::stop(std::chrono::milliseconds wait) {
     stopped.joined = !state_->busy;
     state_->changed.notify_all();
   }
-  if (stopped.joined) {
+  if (host_) {
+    host_.reset();  // a job still running finishes on the host's thread, which keeps the State
+  } else if (stopped.joined) {
     thread_.join();  // idle, with nothing queued: it ends at once
   } else {
     thread_.detach();  // the running job finishes alone; the thread's State outlives us

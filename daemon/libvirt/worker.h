@@ -17,9 +17,31 @@ namespace balloond::libvirt {
 // waits a bounded time and then detaches the thread: the running job finishes alone, whenever its
 // call returns, and what it owns is freed then; the jobs that had not started are dropped. So a
 // job must own what it touches (shared_ptr captures), never point into its poster.
+//
+// The jobs can also run on another thread's event loop (a Host) instead of a thread of the
+// worker's own: libvirt's, where a libvirt call wakes no other thread (made anywhere else, every
+// call wakes libvirt's event thread several times to re-arm its socket and keepalive timer). Order,
+// waitIdle() and stop() are the same; stop() then has no thread to end: it leaves a job still
+// running to the host's thread.
 class Worker {
  public:
-  Worker();
+  // An event loop's thread that runs a worker's jobs: it calls the `drain` it was made with soon
+  // after each wake(), from any thread. Destroying it unregisters `drain` (a drain already running
+  // finishes).
+  class Host {
+   public:
+    Host() = default;
+    virtual ~Host() = default;
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
+    Host(Host&&) = delete;
+    Host& operator=(Host&&) = delete;
+    virtual void wake() = 0;
+  };
+  // Makes the Host that will call `drain`; empty: the worker has a thread of its own.
+  using HostFactory = std::function<std::unique_ptr<Host>(std::function<void()> drain)>;
+
+  explicit Worker(const HostFactory& host = {});
   // stop() with no wait, unless stop() was called already.
   ~Worker();
   Worker(const Worker&) = delete;
@@ -44,6 +66,7 @@ class Worker {
  private:
   struct State;
   std::shared_ptr<State> state_;
+  std::unique_ptr<Host> host_;  // or
   std::thread thread_;
 };
 

@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/daemon/libvirt/fake_api.h"
@@ -31,9 +36,104 @@ struct Log {
   }
 };
 
-TEST(WorkerTest, RunsJobsOneAtATimeInTheOrderPosted) {
+// A stand-in for libvirt's event loop: one thread that calls a registered drain after each wake.
+// A drain unregistered while it runs finishes (libvirt frees a timeout's data only afterwards).
+class TestLoop {
+ public:
+  TestLoop() : thread_([this] { run(); }) {}
+  ~TestLoop() {
+    {
+      const std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  TestLoop(const TestLoop&) = delete;
+  TestLoop& operator=(const TestLoop&) = delete;
+  TestLoop(TestLoop&&) = delete;
+  TestLoop& operator=(TestLoop&&) = delete;
+
+  Worker::HostFactory factory() {
+    return [this](std::function<void()> drain) -> std::unique_ptr<Worker::Host> {
+      const std::lock_guard lock(mutex_);
+      const int id = next_id_++;
+      drains_[id] = std::make_shared<std::function<void()>>(std::move(drain));
+      return std::make_unique<Host>(this, id);
+    };
+  }
+  [[nodiscard]] std::thread::id id() const { return thread_.get_id(); }
+
+ private:
+  class Host : public Worker::Host {
+   public:
+    Host(TestLoop* loop, int id) : loop_(loop), id_(id) {}
+    ~Host() override {
+      const std::lock_guard lock(loop_->mutex_);
+      loop_->drains_.erase(id_);
+    }
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
+    Host(Host&&) = delete;
+    Host& operator=(Host&&) = delete;
+    void wake() override {
+      {
+        const std::lock_guard lock(loop_->mutex_);
+        loop_->woken_.push_back(id_);
+      }
+      loop_->changed_.notify_all();
+    }
+
+   private:
+    TestLoop* loop_;
+    int id_;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return quit_ || !woken_.empty(); });
+      if (woken_.empty()) {
+        return;
+      }
+      const int id = woken_.front();
+      woken_.pop_front();
+      auto it = drains_.find(id);
+      if (it == drains_.end()) {
+        continue;
+      }
+      const auto drain = it->second;
+      lock.unlock();
+      (*drain)();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<int, std::shared_ptr<std::function<void()>>> drains_;
+  std::deque<int> woken_;
+  int next_id_ = 0;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+// Every test runs with a thread of the worker's own and with the jobs on an event loop's thread.
+class WorkerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  [[nodiscard]] bool hosted() const { return GetParam(); }
+  [[nodiscard]] Worker::HostFactory host() { return hosted() ? loop_->factory() : nullptr; }
+  std::unique_ptr<TestLoop> loop_ = std::make_unique<TestLoop>();
+};
+
+INSTANTIATE_TEST_SUITE_P(OwnThreadAndHosted, WorkerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OnAnEventLoop" : "OwnThread";
+                         });
+
+TEST_P(WorkerTest, RunsJobsOneAtATimeInTheOrderPosted) {
   auto log = std::make_shared<Log>();
-  Worker worker;
+  Worker worker(host());
   const auto poster = std::this_thread::get_id();
   std::thread::id ran_on;
   for (int i = 0; i < 100; ++i) {
@@ -49,12 +149,24 @@ TEST(WorkerTest, RunsJobsOneAtATimeInTheOrderPosted) {
   }
   EXPECT_EQ(log->get(), expected);
   EXPECT_NE(ran_on, poster);
+  if (hosted()) {
+    EXPECT_EQ(ran_on, loop_->id());
+  }
 }
 
-TEST(WorkerTest, StopLetsQueuedJobsRunAndJoins) {
+// A host that cannot take the jobs (libvirt's loop refused the timeout): a thread of its own.
+TEST(WorkerFallbackTest, AHostThatCannotTakeTheJobsLeavesThemToAThreadOfItsOwn) {
+  auto log = std::make_shared<Log>();
+  Worker worker([](const std::function<void()>&) { return nullptr; });
+  worker.post([log] { log->add(1); });
+  ASSERT_TRUE(worker.waitIdle(30s));
+  EXPECT_EQ(log->get(), std::vector<int>{1});
+}
+
+TEST_P(WorkerTest, StopLetsQueuedJobsRunAndJoins) {
   auto log = std::make_shared<Log>();
   auto gate = std::make_shared<Gate>();
-  Worker worker;
+  Worker worker(host());
   gate->close();
   worker.post([log, gate] {
     gate->pass();
@@ -72,9 +184,10 @@ TEST(WorkerTest, StopLetsQueuedJobsRunAndJoins) {
   EXPECT_EQ(log->get(), (std::vector<int>{1, 2}));
 }
 
-// A job that hangs: stop() gives up after its wait, drops the jobs behind it, and detaches; the
-// job finishes alone later, and what it captured is freed then.
-TEST(WorkerTest, StopDetachesFromAHungJobAndDropsTheRest) {
+// A job that hangs: stop() gives up after its wait, drops the jobs behind it, and detaches (or
+// leaves it to the host's thread); the job finishes alone later, and what it captured is freed
+// then.
+TEST_P(WorkerTest, StopDetachesFromAHungJobAndDropsTheRest) {
   auto log = std::make_shared<Log>();
   auto gate = std::make_shared<Gate>();
   auto freed = std::make_shared<Gate>();
@@ -89,7 +202,7 @@ TEST(WorkerTest, StopDetachesFromAHungJobAndDropsTheRest) {
     ~Capture() { freed->pass(); }
   };
   {
-    Worker worker;
+    Worker worker(host());
     gate->close();
     auto capture = std::make_shared<Capture>(freed);
     worker.post([log, gate, capture] {
@@ -110,10 +223,10 @@ TEST(WorkerTest, StopDetachesFromAHungJobAndDropsTheRest) {
   EXPECT_EQ(log->get(), std::vector<int>{1}) << "it finished; the dropped ones never ran";
 }
 
-TEST(WorkerTest, DestroyingAnIdleWorkerJoins) {
+TEST_P(WorkerTest, DestroyingAnIdleWorkerJoins) {
   auto log = std::make_shared<Log>();
   {
-    Worker worker;
+    Worker worker(host());
     worker.post([log] { log->add(1); });
     ASSERT_TRUE(worker.waitIdle(30s));
   }
