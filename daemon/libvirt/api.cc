@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -27,10 +28,13 @@ double wallSeconds() {
 // Why a thread and not virEventRegisterImpl on the Asio loop: libvirt's handle and timeout
 // callbacks come with contracts (free callbacks deferred to a clean stack, calls from libvirt's
 // own threads, fds re-armed after each dispatch) that its default implementation already keeps
-// and that are easy to break subtly. This thread runs only virEventRunDefaultImpl: the event
-// callbacks it dispatches just append to a mutex-guarded inbox. Every API call runs on the libvirt
-// channel's worker thread, which takes the inbox with each read; every decision stays on the
-// daemon's one Asio thread.
+// and that are easy to break subtly. This thread runs virEventRunDefaultImpl: the event callbacks
+// it dispatches just append to a mutex-guarded inbox, and the libvirt channel's worker runs its
+// jobs (every API call) here too (EventLoopHost), taking the inbox with each read; every decision
+// stays on the daemon's one Asio thread.
+//
+// At exit the thread is asked to stop and given a bounded time: a call that hangs in a job here
+// cannot be interrupted, so the process then exits without it (the kernel closes the socket).
 class EventThread {
  public:
   static void ensureStarted() { static EventThread thread; }
@@ -41,6 +45,8 @@ class EventThread {
   EventThread& operator=(EventThread&&) = delete;
 
  private:
+  static constexpr std::chrono::seconds kExitWait{2};
+
   EventThread() {
     if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
       throw std::runtime_error("libvirt: cannot initialize the event loop");
@@ -52,17 +58,32 @@ class EventThread {
       while (!stop_.load()) {
         virEventRunDefaultImpl();
       }
+      const std::lock_guard lock(mutex_);
+      ended_ = true;
+      ended_changed_.notify_all();
     });
   }
   ~EventThread() {
     stop_.store(true);
     virEventUpdateTimeout(wake_, 0);
+    bool ended = false;
+    {
+      std::unique_lock lock(mutex_);
+      ended = ended_changed_.wait_for(lock, kExitWait, [this] { return ended_; });
+    }
+    if (!ended) {
+      thread_.detach();  // hung in a libvirt call: the process exits without it
+      return;
+    }
     thread_.join();
     virEventRemoveTimeout(wake_);
   }
 
   std::atomic<bool> stop_{false};
   int wake_ = -1;
+  std::mutex mutex_;
+  std::condition_variable ended_changed_;
+  bool ended_ = false;  // the thread's loop is over
   std::thread thread_;
 };
 

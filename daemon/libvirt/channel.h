@@ -29,7 +29,8 @@ struct LibvirtWaits {
 
 // The channel to libvirtd (qemu:///system, xen:///, test:///...). The daemon's controller calls
 // read() once per tick and push() per changed target, on the daemon's thread; the libvirt calls
-// themselves run on one worker thread, in order (libvirt::Session, libvirt::Worker).
+// themselves run on one worker, in order (libvirt::Session, libvirt::Worker), on libvirt's event
+// thread for the real API (Api::workerHost).
 //
 // read() starts a read on the worker (events, connect with backoff, one bulk stats call) and
 // waits up to LibvirtWaits::read for it, unless one is still running (never two at once, and
@@ -46,9 +47,9 @@ struct LibvirtWaits {
 //
 // Threads: the daemon's thread never calls libvirt; it posts jobs and waits for read results on
 // a mutex and condition variable. The worker runs every Api call (open, stats, domain XML and
-// sizes, set memory, stats period, node memory, events, close). libvirt's events arrive on its
-// own event-loop thread (daemon/libvirt/api.cc) and are only queued there until a read takes
-// them. A hung call cannot be interrupted (virConnectClose from another thread only drops a
+// sizes, set memory, stats period, node memory, events, close) on libvirt's event-loop thread
+// (daemon/libvirt/api.cc), where libvirt's events also arrive and are only queued until a read
+// takes them (while a call hangs, they wait for it). A hung call cannot be interrupted (virConnectClose from another thread only drops a
 // reference; the call keeps its own), so the destructor waits LibvirtWaits::stop for the queue
 // to drain, then logs libvirt-worker-abandoned and detaches the worker, which finishes its call
 // alone and frees the connection then; if the process exits first, the kernel closes the socket.
