@@ -48,12 +48,15 @@ def main():
     for p in names:
         add(f"policy+guards {p}, 10,000 VMs", cpu_ms(policy, f"policy+guards/{p}/10000"),
             "{:.2f} ms", "<= 1 ms", 1.0)
-    for p in names:
-        small = cpu_ms(policy, f"policy+guards/{p}/100")
-        large = cpu_ms(policy, f"policy+guards/{p}/10000")
-        ratio = None if not small or not large else (large / 10000) / (small / 100)
-        add(f"policy+guards {p}, per-VM cost 10,000 / 100", ratio, "{:.2f}x",
-            "<= 1.5x (linear)", 1.5)
+    # Per-VM cost against 100 VMs: 1,000 VMs still fit the 2 MB L2 cache (about 0.8 KB a VM),
+    # 10,000 do not; both are printed so that the step shows where it comes from.
+    for large_n in (1000, 10000):
+        for p in names:
+            small = cpu_ms(policy, f"policy+guards/{p}/100")
+            large = cpu_ms(policy, f"policy+guards/{p}/{large_n}")
+            ratio = None if not small or not large else (large / large_n) / (small / 100)
+            add(f"policy+guards {p}, per-VM cost {large_n:,} / 100", ratio, "{:.2f}x",
+                "<= 1.5x (linear)", 1.5)
     add("whole tick, simulated host, 1,000 VMs", cpu_ms(tick, "BM_ControllerTick/1000"),
         "{:.2f} ms", "<= 1 ms", 1.0)
     # balloond_limits_bench: entries 0 = none, 1 = one exact name per VM, 2 = one glob per VM.
