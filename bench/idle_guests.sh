@@ -13,9 +13,12 @@
 #   cpu_ms_per_tick         the whole run, start-up and the first pushes included
 #   steady_cpu_ms_per_tick  the second half of the run (the last 60 s of a 120 s run), from
 #                           the threads' /proc/PID/task/*/schedstat (ns)
+#   steady_wakeups_per_tick the same half: how often its threads were put on a CPU (schedstat)
 #   peak_rss_mb             VmHWM at the end
 #   libvirtd_cpu_ms_...     libvirtd's CPU over the run per tick (the whole host's libvirtd:
 #                           noisy when other clients use it)
+#   libvirtd_idle_cpu_ms_per_s  libvirtd's CPU per second over 15 s before balloond starts, the
+#                           guests already idle: the part of the figure above that is not ours
 # With --perf, `perf record` follows the daemon from its first second on and the top 20 of
 # `perf report --no-children` are printed (the full report stays in WORK_DIR).
 # The last line is the result, for scripts/bench.sh:
@@ -158,11 +161,20 @@ cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # run_ns PID: the run time of its live threads in ns (schedstat), finer than CLK_TCK for the
 # steady half, whose few seconds of CPU would round to 10 ms steps.
 run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
+# runs PID: how many times its live threads were put on a CPU (schedstat's third field): the
+# thread wake-ups, which on this VM cost more than most of the tick's work.
+runs() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $3} END {printf "%.0f", n}'; }
 libvirtd_pid=$(cat /run/libvirtd.pid 2>/dev/null || pgrep -xo libvirtd)
 ticks_now() {
   timeout 5 "$balloonctl" --socket "$work/control.sock" --json status-get 2>/dev/null |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["arguments"]["tick"]["count"])' 2>/dev/null
 }
+
+# libvirtd's own CPU with the guests idle and no balloond, for what balloond's calls add to it.
+baseline_s=15
+b0=$(run_ns "$libvirtd_pid")
+sleep "$baseline_s"
+b1=$(run_ns "$libvirtd_pid")
 
 # Started by this script, with a duration beyond the run as a backstop.
 : >"$daemon_log"
@@ -190,11 +202,13 @@ half=$((seconds / 2))
 sleep_until "$half"
 kill -0 "$daemon_pid" 2>/dev/null || { echo "FAIL: balloond exited early"; tail -n 20 "$daemon_log"; exit 1; }
 mid_ns=$(run_ns "$daemon_pid")
+mid_runs=$(runs "$daemon_pid")
 mid_ticks=$(ticks_now)
 sleep_until "$seconds"
 kill -0 "$daemon_pid" 2>/dev/null || { echo "FAIL: balloond exited early"; tail -n 20 "$daemon_log"; exit 1; }
 end_cpu=$(cpu_ticks "$daemon_pid")
 end_ns=$(run_ns "$daemon_pid")
+end_runs=$(runs "$daemon_pid")
 end_ticks=$(ticks_now)
 # Each thread's CPU (ms): the main thread (the tick, every API call) and the others (libvirt's
 # event loop).
@@ -237,10 +251,12 @@ if [ "$use_perf" = 1 ]; then
 fi
 
 awk -v vms="$vms" -v s="$seconds" -v t="$end_ticks" -v mt="$mid_ticks" -v c="$end_cpu" \
-  -v m0="$mid_ns" -v m1="$end_ns" -v hz="$clk_tck" -v hwm="$hwm_kib" -v l0="$lv0" -v l1="$lv1" -v p="$pushes" \
+  -v m0="$mid_ns" -v m1="$end_ns" -v r0="$mid_runs" -v r1="$end_runs" -v b0="$b0" -v b1="$b1" -v bs="$baseline_s" -v hz="$clk_tck" -v hwm="$hwm_kib" -v l0="$lv0" -v l1="$lv1" -v p="$pushes" \
   -v perf="$use_perf" 'BEGIN {
     printf "idle_guests vms=%d seconds=%d ticks=%d cpu_ms_per_tick=%.2f peak_rss_mb=%.1f", vms, s, t,
       c * 1000 / hz / t, hwm / 1024
-    printf " steady_cpu_ms_per_tick=%.2f libvirtd_cpu_ms_per_tick=%.2f pushes=%d perf=%d\n",
-      (m1 - m0) / 1e6 / (t - mt), (l1 - l0) * 1000 / hz / t, p, perf
+    printf " steady_cpu_ms_per_tick=%.2f steady_wakeups_per_tick=%.1f", (m1 - m0) / 1e6 / (t - mt),
+      (r1 - r0) / (t - mt)
+    printf " libvirtd_cpu_ms_per_tick=%.2f libvirtd_idle_cpu_ms_per_s=%.2f pushes=%d perf=%d\n",
+      (l1 - l0) * 1000 / hz / t, (b1 - b0) / 1e6 / bs, p, perf
   }'
