@@ -127,8 +127,8 @@ class WorkerTest : public ::testing::TestWithParam<bool> {
 };
 
 INSTANTIATE_TEST_SUITE_P(OwnThreadAndHosted, WorkerTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "OnAnEventLoop" : "OwnThread";
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "OnAnEventLoop" : "OwnThread";
                          });
 
 TEST_P(WorkerTest, RunsJobsOneAtATimeInTheOrderPosted) {

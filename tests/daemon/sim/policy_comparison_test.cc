@@ -37,7 +37,7 @@ Outcome run(const std::string& file, const std::string& policy, double duration_
   auto cfg = config::loadConfigFile(file);
   EXPECT_TRUE(cfg.ok()) << cfg.error().message;
   if (cfg->policy.name != policy) {  // the file's parameters are its own policy's
-    cfg->policy = config::PolicySpec{.name = policy};
+    cfg->policy = config::PolicySpec{.name = policy, .params = {}};
   }
   sim::SimHost host(cfg->channel.sim);
   SimChannel channel(host);
