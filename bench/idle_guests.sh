@@ -158,12 +158,14 @@ sed -e "s|^state_dir:.*|state_dir: \"$state_dir\"|" \
 clk_tck=$(getconf CLK_TCK)
 # cpu_ticks PID: utime + stime (fields 14 and 15; the command name may hold spaces).
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-# run_ns PID: the run time of its live threads in ns (schedstat), finer than CLK_TCK for the
-# steady half, whose few seconds of CPU would round to 10 ms steps.
-run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
-# runs PID: how many times its live threads were put on a CPU (schedstat's third field): the
-# thread wake-ups, which on this VM cost more than most of the tick's work.
-runs() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $3} END {printf "%.0f", n}'; }
+# schedstat PID FIELD: a field of its live threads' schedstat, summed: 1 the run time in ns (finer
+# than CLK_TCK for the steady half, whose few seconds of CPU would round to 10 ms steps), 3 how
+# many times they were put on a CPU (their wake-ups).
+schedstat() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk -v f="$2" '{n += $f} END {printf "%.0f", n}'
+}
+run_ns() { schedstat "$1" 1; }
+runs() { schedstat "$1" 3; }
 libvirtd_pid=$(cat /run/libvirtd.pid 2>/dev/null || pgrep -xo libvirtd)
 ticks_now() {
   timeout 5 "$balloonctl" --socket "$work/control.sock" --json status-get 2>/dev/null |
@@ -251,7 +253,8 @@ if [ "$use_perf" = 1 ]; then
 fi
 
 awk -v vms="$vms" -v s="$seconds" -v t="$end_ticks" -v mt="$mid_ticks" -v c="$end_cpu" \
-  -v m0="$mid_ns" -v m1="$end_ns" -v r0="$mid_runs" -v r1="$end_runs" -v b0="$b0" -v b1="$b1" -v bs="$baseline_s" -v hz="$clk_tck" -v hwm="$hwm_kib" -v l0="$lv0" -v l1="$lv1" -v p="$pushes" \
+  -v m0="$mid_ns" -v m1="$end_ns" -v r0="$mid_runs" -v r1="$end_runs" -v hz="$clk_tck" \
+  -v b0="$b0" -v b1="$b1" -v bs="$baseline_s" -v hwm="$hwm_kib" -v l0="$lv0" -v l1="$lv1" -v p="$pushes" \
   -v perf="$use_perf" 'BEGIN {
     printf "idle_guests vms=%d seconds=%d ticks=%d cpu_ms_per_tick=%.2f peak_rss_mb=%.1f", vms, s, t,
       c * 1000 / hz / t, hwm / 1024
